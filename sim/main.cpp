@@ -1,0 +1,183 @@
+// geosim command line: run scenarios, validate input files, list what is available, probe platforms.
+#include "sim/input.hpp"
+#include "sim/probe.hpp"
+#include "sim/runner.hpp"
+#include "sim/scenario.hpp"
+#include "sim/strategy.hpp"
+#include "version.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <iostream>
+
+namespace fs = std::filesystem;
+using namespace geosim;
+
+namespace {
+
+constexpr int kInputErrorStatus = 2;
+
+/// SimGrid's own --cfg=... and --log=... flags are not geosim's: set them aside for the engine.
+std::vector<std::string> take_simgrid_args(int argc, char **argv, std::vector<std::string> &rest) {
+  std::vector<std::string> simgrid;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a.rfind("--cfg=", 0) == 0 || a.rfind("--log=", 0) == 0)
+      simgrid.push_back(a);
+    else
+      rest.push_back(a);
+  }
+  return simgrid;
+}
+
+/// A file is a scenario when it names a strategy, a platform when it lists sites.
+int validate_file(const std::string &file) {
+  json doc = load_json_file(file);
+  if (doc.is_object() && doc.contains("strategy")) {
+    Scenario sc = parse_scenario(doc, file);
+    std::vector<std::string> labels;
+    for (const auto &e : sc.strategies)
+      labels.push_back(e.label);
+    std::cout << fmt::format("ok  {}: scenario \"{}\" on platform \"{}\" ({} sites), strategies: {}\n", file, sc.name,
+                             sc.platform.name, sc.platform.sites.size(), fmt::join(labels, ", "));
+  } else if (doc.is_object() && doc.contains("sites")) {
+    PlatformSpec p = parse_platform_spec(doc, file);
+    std::cout << fmt::format("ok  {}: platform \"{}\" ({} sites, {} WAN)\n", file, p.name, p.sites.size(), p.wan_type);
+  } else {
+    input_error(file, "", "a scenario (with \"strategy\") or a platform (with \"sites\")");
+  }
+  return 0;
+}
+
+std::vector<fs::path> platform_files() {
+  std::vector<fs::path> out;
+  for (fs::path dir : {fs::path("platforms"), fs::path(GEOSIM_SOURCE_DIR) / "platforms"}) {
+    if (!fs::is_directory(dir))
+      continue;
+    for (const auto &entry : fs::directory_iterator(dir))
+      if (entry.path().extension() == ".json")
+        out.push_back(entry.path());
+    std::sort(out.begin(), out.end());
+    break;
+  }
+  return out;
+}
+
+int list(const std::string &what) {
+  if (what == "strategies") {
+    for (const auto &[name, info] : strategy_registry())
+      std::cout << fmt::format("{:<14} {}\n", name, info.summary);
+  } else if (what == "platforms") {
+    for (const auto &f : platform_files()) {
+      PlatformSpec p = load_platform_spec(f.string());
+      std::cout << fmt::format("{:<28} {:>3} sites, {:<6} WAN  {}\n", f.string(), p.sites.size(), p.wan_type,
+                               p.description.substr(0, 60));
+    }
+  } else {
+    std::cout << "(no " << what << " are registered yet)\n";
+  }
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  std::vector<std::string> rest;
+  std::vector<std::string> simgrid_args = take_simgrid_args(argc, argv, rest);
+
+  CLI::App app{fmt::format("geosim {}: a discrete-event simulator of geo-distributed machine learning over WANs.\n"
+                           "SimGrid's own --cfg=... and --log=... flags are passed through to the engine.",
+                           kVersion)};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", kVersion);
+
+  RunOptions run_opts;
+  std::string scenario_file;
+  std::vector<std::string> overrides;
+  std::optional<long long> seed;
+  auto *run = app.add_subcommand("run", "run every strategy of a scenario and write results");
+  run->add_option("scenario", scenario_file, "scenario JSON file")->required();
+  run->add_option("-o,--out", run_opts.out_dir, "results folder (default results/<scenario name>)");
+  run->add_option("--seed", seed, "override the scenario's seed");
+  run->add_option("--set", overrides, "override a scenario field: json.path=value (repeatable)");
+  run->add_option("-j,--jobs", run_opts.jobs, "strategies simulated at once, one process each")
+      ->check(CLI::Range(1, 64));
+  run->add_flag("-q,--quiet", run_opts.quiet, "no progress line or per-strategy report");
+
+  std::vector<std::string> validate_files;
+  auto *validate = app.add_subcommand("validate", "check scenario and platform files without running them");
+  validate->add_option("files", validate_files, "scenario or platform JSON files")->required();
+
+  std::string list_what;
+  auto *list_cmd = app.add_subcommand("list", "list strategies, platforms, models or workloads");
+  list_cmd->add_option("what", list_what, "strategies|platforms|models|workloads")
+      ->required()
+      ->check(CLI::IsMember({"strategies", "platforms", "models", "workloads"}));
+
+  std::string probe_file, probe_model = "CM02";
+  double bulk_bytes = 1e9, window = NetworkSpec{}.tcp_window_bytes;
+  bool probe_as_json = false;
+  auto *probe = app.add_subcommand("probe", "simulated iperf: bandwidth and RTT between every pair of sites");
+  probe->add_option("platform", probe_file, "platform JSON file")->required();
+  probe->add_option("--network-model", probe_model, "CM02, LV08 or ns-3")
+      ->check(CLI::IsMember({"CM02", "LV08", "ns-3"}))
+      ->capture_default_str();
+  probe->add_option("--tcp-window", window, "TCP window in bytes (SimGrid's network/TCP-gamma)")->capture_default_str();
+  probe->add_option("--bytes", bulk_bytes, "size of the bulk transfer per pair")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  probe->add_flag("--json", probe_as_json, "print JSON instead of matrices");
+
+  try {
+    std::reverse(rest.begin(), rest.end());
+    app.parse(rest);
+  } catch (const CLI::CallForHelp &e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp &e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion &e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError &e) {
+    app.exit(e);
+    return kInputErrorStatus;
+  }
+
+  try {
+    if (*run) {
+      Scenario sc = load_scenario(scenario_file, overrides, seed);
+      return run_scenario(sc, run_opts);
+    }
+    if (*validate) {
+      int status = 0;
+      for (const auto &f : validate_files) {
+        try {
+          validate_file(f);
+        } catch (const InputError &e) {
+          std::cerr << "geosim: " << e.what() << "\n";
+          status = kInputErrorStatus;
+        }
+      }
+      return status;
+    }
+    if (*list_cmd)
+      return list(list_what);
+    if (*probe) {
+      PlatformSpec p = load_platform_spec(probe_file);
+      NetworkSpec net{probe_model, window};
+      ProbeResult r = probe_platform(p, net, simgrid_args, bulk_bytes);
+      std::cout << (probe_as_json ? probe_json(r, p, net, bulk_bytes).dump(2) + "\n"
+                                  : fmt::format("platform {} under {} (bulk {} bytes per pair)\n\n{}", p.name,
+                                                probe_model, bulk_bytes, format_probe(r)));
+      return 0;
+    }
+  } catch (const InputError &e) {
+    std::cerr << "geosim: " << e.what() << "\n";
+    return kInputErrorStatus;
+  } catch (const std::exception &e) {
+    std::cerr << "geosim: error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

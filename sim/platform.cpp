@@ -1,0 +1,270 @@
+#include "sim/platform.hpp"
+
+#include <fmt/format.h>
+#include <simgrid/s4u.hpp>
+
+namespace sg4 = simgrid::s4u;
+
+namespace geosim {
+
+int PlatformSpec::site_index(const std::string &n) const {
+  for (std::size_t i = 0; i < sites.size(); ++i)
+    if (sites[i].name == n)
+      return static_cast<int>(i);
+  return -1;
+}
+
+std::vector<const WanLinkSpec *> PlatformSpec::wan_path(int a, int b) const {
+  if (a == b)
+    return {};
+  if (wan_type == "matrix")
+    return {&pairs.at({std::min(a, b), std::max(a, b)})};
+  std::vector<const WanLinkSpec *> path;
+  if (a != hub)
+    path.push_back(&uplinks.at(a));
+  if (b != hub)
+    path.push_back(&uplinks.at(b));
+  return path;
+}
+
+std::string worker_name(const SiteSpec &site, int i) { return fmt::format("{}-w{}", site.name, i); }
+std::string server_name(const SiteSpec &site, int i) { return fmt::format("{}-s{}", site.name, i); }
+
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+HostGroupSpec parse_host_group(Field f, int min_count) {
+  HostGroupSpec g;
+  g.count = static_cast<int>(f.at("count").integer(min_count, 100000));
+  g.speed_flops = f.at("speed_gflops").number(0, kInf, true) * 1e9;
+  g.cores = static_cast<int>(f.integer_or("cores", 1, 1, 4096));
+  f.finish();
+  return g;
+}
+
+WanLinkSpec parse_link(Field &f) {
+  WanLinkSpec l;
+  l.bandwidth_Bps = f.at("bandwidth_mbps").number(0, kInf, true) * 1e6 / 8;
+  l.latency_s = f.at("latency_ms").number(0, 1e6) / 1e3;
+  return l;
+}
+
+bool valid_name(const std::string &s) {
+  if (s.empty())
+    return false;
+  for (char c : s)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'))
+      return false;
+  return true;
+}
+
+SiteSpec parse_site(Field f) {
+  SiteSpec s;
+  s.name = f.at("name").string();
+  if (!valid_name(s.name))
+    f.at("name").fail("a name of letters, digits, '-' and '_'");
+  s.kind = f.choice_or("kind", "dc", {"dc", "edge"});
+  s.region = f.string_or("region", s.name);
+  s.jurisdiction = f.string_or("jurisdiction", "unspecified");
+  s.workers = parse_host_group(f.at("workers"), 1);
+  if (auto servers = f.maybe("servers"))
+    s.servers = parse_host_group(*servers, 0);
+  Field lan = f.at("lan");
+  s.lan_bandwidth_bps = lan.at("bandwidth_mbps").number(0, kInf, true) * 1e6 / 8;
+  s.lan_latency_s = lan.at("latency_ms").number(0, 1e6) / 1e3;
+  lan.finish();
+  f.finish();
+  return s;
+}
+
+void parse_matrix(Field &wan, PlatformSpec &p) {
+  for (Field link : wan.at("links").elements()) {
+    Field between = link.at("sites");
+    if (between.size() != 2)
+      between.fail("a pair of site names");
+    int ends[2];
+    for (int k = 0; k < 2; ++k) {
+      Field end = between.at(static_cast<std::size_t>(k));
+      ends[k] = p.site_index(end.string());
+      if (ends[k] < 0)
+        end.fail("the name of a site of this platform");
+    }
+    if (ends[0] == ends[1])
+      between.fail("two different sites");
+    auto key = std::make_pair(std::min(ends[0], ends[1]), std::max(ends[0], ends[1]));
+    if (p.pairs.count(key))
+      between.fail("a pair not listed before");
+    p.pairs[key] = parse_link(link);
+    link.finish();
+  }
+  for (int i = 0; i < static_cast<int>(p.sites.size()); ++i)
+    for (int j = i + 1; j < static_cast<int>(p.sites.size()); ++j)
+      if (!p.pairs.count({i, j}))
+        input_error(p.file, wan.path() + ".links",
+                    fmt::format("a link for every pair of sites; {} and {} are not connected", p.sites[i].name,
+                                p.sites[j].name));
+}
+
+void parse_star(Field &wan, PlatformSpec &p) {
+  Field hub = wan.at("hub");
+  p.hub = p.site_index(hub.string());
+  if (p.hub < 0)
+    hub.fail("the name of a site of this platform");
+  std::optional<WanLinkSpec> dflt;
+  if (auto d = wan.maybe("uplink")) {
+    dflt = parse_link(*d);
+    d->finish();
+  }
+  if (auto ups = wan.maybe("uplinks")) {
+    for (const auto &name : ups->keys()) {
+      Field up = ups->at(name);
+      int s = p.site_index(name);
+      if (s < 0 || s == p.hub)
+        input_error(p.file, up.path(), "an uplink of a non-hub site of this platform");
+      p.uplinks[s] = parse_link(up);
+      up.finish();
+    }
+  }
+  for (int s = 0; s < static_cast<int>(p.sites.size()); ++s) {
+    if (s == p.hub || p.uplinks.count(s))
+      continue;
+    if (!dflt)
+      input_error(
+          p.file, wan.path(),
+          fmt::format("an uplink for every non-hub site (or a default \"uplink\"); {} has none", p.sites[s].name));
+    p.uplinks[s] = *dflt;
+  }
+}
+
+} // namespace
+
+PlatformSpec parse_platform_spec(const json &doc, const std::string &file) {
+  PlatformSpec p;
+  p.file = file;
+  Field root(file, "", doc);
+  if (!root.is_object())
+    root.fail("a platform object");
+  p.name = root.at("name").string();
+  p.description = root.string_or("description", "");
+  json defaults = json::object();
+  if (auto d = root.maybe("defaults")) {
+    if (!d->is_object())
+      d->fail("an object of per-site defaults");
+    defaults = d->raw();
+  }
+  Field sites = root.at("sites");
+  if (sites.size() == 0)
+    sites.fail("at least one site");
+  // Defaults are merged under each site, so a site only states what differs from them.
+  std::vector<json> merged;
+  for (std::size_t i = 0; i < sites.size(); ++i) {
+    if (!sites.at(i).is_object())
+      sites.at(i).fail("a site object");
+    json m = defaults;
+    m.merge_patch(sites.at(i).raw());
+    merged.push_back(std::move(m));
+  }
+  for (std::size_t i = 0; i < merged.size(); ++i) {
+    SiteSpec s = parse_site(Field(file, fmt::format("sites[{}]", i), merged[i]));
+    if (p.site_index(s.name) >= 0)
+      input_error(file, fmt::format("sites[{}].name", i), "a unique site name", "\"" + s.name + "\" again");
+    p.sites.push_back(std::move(s));
+  }
+  Field wan = root.at("wan");
+  p.wan_type = wan.at("type").choice({"matrix", "star"});
+  if (p.wan_type == "matrix")
+    parse_matrix(wan, p);
+  else
+    parse_star(wan, p);
+  wan.finish();
+  root.finish();
+  return p;
+}
+
+PlatformSpec load_platform_spec(const std::string &path) { return parse_platform_spec(load_json_file(path), path); }
+
+// ---------------------------------------------------------------------------------------------------------
+// SimGrid construction. Links are full duplex (SimGrid's SPLITDUPLEX), as NICs and WAN circuits are.
+// Each site is a star zone: every host hangs off the site's switch by its own LAN
+// link (latency = half the site's host-to-host latency), and a gateway router joins the WAN. The root
+// zone routes site to site through the gateways over the WAN links, so concurrent flows crossing the same
+// WAN link share its bandwidth.
+
+namespace {
+
+struct SiteZone {
+  sg4::NetZone *zone;
+  simgrid::kernel::routing::NetPoint *gateway;
+};
+
+sg4::Host *add_host(sg4::NetZone *zone, const SiteSpec &site, const HostGroupSpec &group, const std::string &name) {
+  sg4::Host *host = zone->create_host(name, group.speed_flops)->set_core_count(group.cores)->seal();
+  sg4::Link *nic = zone->create_split_duplex_link(name + "-lan", site.lan_bandwidth_bps)
+                       ->set_latency(site.lan_latency_s / 2)
+                       ->seal();
+  zone->add_route(host->get_netpoint(), nullptr, nullptr, nullptr, {{nic, sg4::LinkInRoute::Direction::UP}}, true);
+  return host;
+}
+
+SiteZone build_site(const sg4::NetZone *root, const SiteSpec &site, Platform &out, int index) {
+  sg4::NetZone *zone = sg4::create_star_zone(site.name);
+  zone->set_parent(root);
+  auto *gw = zone->create_router(site.name + "-gw");
+  // The gateway sits at the switch: reaching it costs a host its LAN link only.
+  zone->add_route(gw, nullptr, nullptr, nullptr, {}, true);
+  out.workers.emplace_back();
+  out.servers.emplace_back();
+  for (int i = 0; i < site.workers.count; ++i)
+    out.workers.back().push_back(add_host(zone, site, site.workers, worker_name(site, i)));
+  for (int i = 0; i < site.servers.count; ++i)
+    out.servers.back().push_back(add_host(zone, site, site.servers, server_name(site, i)));
+  for (auto *h : out.workers.back())
+    out.site_of[h] = index;
+  for (auto *h : out.servers.back())
+    out.site_of[h] = index;
+  zone->seal();
+  return {zone, gw};
+}
+
+} // namespace
+
+Platform build_platform(const PlatformSpec &spec) {
+  Platform out;
+  out.spec = spec;
+  sg4::NetZone *root = sg4::create_full_zone("wan");
+  std::vector<SiteZone> zones;
+  for (std::size_t i = 0; i < spec.sites.size(); ++i)
+    zones.push_back(build_site(root, spec.sites[i], out, static_cast<int>(i)));
+
+  auto make_link = [&](const std::string &name, const WanLinkSpec &l) {
+    return root->create_split_duplex_link(name, l.bandwidth_Bps)->set_latency(l.latency_s)->seal();
+  };
+  std::map<std::pair<int, int>, sg4::Link *> pair_links;
+  std::map<int, sg4::Link *> uplinks;
+  for (const auto &[key, l] : spec.pairs)
+    pair_links[key] = make_link(fmt::format("wan-{}-{}", spec.sites[key.first].name, spec.sites[key.second].name), l);
+  for (const auto &[s, l] : spec.uplinks)
+    uplinks[s] = make_link(fmt::format("wan-{}-uplink", spec.sites[s].name), l);
+
+  int n = static_cast<int>(spec.sites.size());
+  for (int a = 0; a < n; ++a)
+    for (int b = a + 1; b < n; ++b) {
+      std::vector<sg4::LinkInRoute> links;
+      if (spec.wan_type == "matrix") {
+        links.emplace_back(pair_links.at({a, b}), sg4::LinkInRoute::Direction::UP);
+      } else {
+        // An uplink's UP direction carries traffic towards the hub.
+        if (a != spec.hub)
+          links.emplace_back(uplinks.at(a), sg4::LinkInRoute::Direction::UP);
+        if (b != spec.hub)
+          links.emplace_back(uplinks.at(b), sg4::LinkInRoute::Direction::DOWN);
+      }
+      root->add_route(zones[a].zone->get_netpoint(), zones[b].zone->get_netpoint(), zones[a].gateway, zones[b].gateway,
+                      links, true);
+    }
+  root->seal();
+  return out;
+}
+
+} // namespace geosim

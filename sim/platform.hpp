@@ -1,0 +1,79 @@
+#pragma once
+// A geosim platform: sites (data centers or edge sites) joined by a WAN. The spec is parsed and
+// checked without SimGrid; build_platform() then turns it into SimGrid zones, hosts and links.
+#include "sim/input.hpp"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace simgrid::s4u {
+class Host;
+class NetZone;
+} // namespace simgrid::s4u
+
+namespace geosim {
+
+struct HostGroupSpec {
+  int count = 0;
+  double speed_flops = 0; ///< per core
+  int cores = 1;
+};
+
+struct SiteSpec {
+  std::string name;
+  std::string kind; ///< "dc" or "edge"
+  std::string region;
+  std::string jurisdiction;
+  HostGroupSpec workers;
+  HostGroupSpec servers;        ///< count may be 0
+  double lan_bandwidth_bps = 0; ///< bytes/s of each host's LAN attachment
+  double lan_latency_s = 0;     ///< host-to-host latency inside the site
+};
+
+struct WanLinkSpec {
+  double bandwidth_Bps = 0; ///< bytes per second
+  double latency_s = 0;     ///< one-way
+};
+
+struct PlatformSpec {
+  std::string file;
+  std::string name;
+  std::string description;
+  std::vector<SiteSpec> sites;
+  std::string wan_type; ///< "matrix" or "star"
+  /// matrix: one link per unordered site pair, key (i, j) with i < j.
+  std::map<std::pair<int, int>, WanLinkSpec> pairs;
+  /// star: the hub site and each other site's uplink to it.
+  int hub = -1;
+  std::map<int, WanLinkSpec> uplinks;
+
+  int site_index(const std::string &name) const; ///< -1 when unknown
+  /// The WAN links a flow from site a to site b crosses (empty when a == b), as spec entries.
+  std::vector<const WanLinkSpec *> wan_path(int a, int b) const;
+};
+
+/// Parses and validates a platform file (JSON); throws InputError naming the file and field.
+PlatformSpec load_platform_spec(const std::string &path);
+PlatformSpec parse_platform_spec(const json &doc, const std::string &file);
+
+/// Names used for hosts and links, so that strategies, the transport and the tests agree.
+std::string worker_name(const SiteSpec &site, int i);
+std::string server_name(const SiteSpec &site, int i);
+
+/// The SimGrid side of a platform: which site every host belongs to.
+struct Platform {
+  PlatformSpec spec;
+  std::vector<std::vector<simgrid::s4u::Host *>> workers; ///< per site
+  std::vector<std::vector<simgrid::s4u::Host *>> servers; ///< per site
+  std::map<const simgrid::s4u::Host *, int> site_of;
+
+  int site_count() const { return static_cast<int>(spec.sites.size()); }
+  int site(const simgrid::s4u::Host *h) const { return site_of.at(h); }
+  const std::string &site_name(int s) const { return spec.sites[s].name; }
+};
+
+/// Creates the SimGrid platform (must run once, after the Engine exists and before it runs).
+Platform build_platform(const PlatformSpec &spec);
+
+} // namespace geosim

@@ -1,0 +1,107 @@
+#include "sim/recorder.hpp"
+
+#include "sim/results.hpp"
+#include "version.hpp"
+
+#include <fmt/format.h>
+#include <simgrid/s4u.hpp>
+
+#include <algorithm>
+
+namespace geosim {
+
+Recorder::Recorder(const Scenario &scenario, const StrategyEntry &entry, const Transport &transport)
+    : scenario_(scenario), entry_(entry), transport_(transport) {}
+
+bool Recorder::target_met(double loss, double accuracy) const {
+  const StopSpec &s = scenario_.stop;
+  if (!s.target_loss && !s.target_accuracy)
+    return false;
+  return (!s.target_loss || loss <= *s.target_loss) && (!s.target_accuracy || accuracy >= *s.target_accuracy);
+}
+
+void Recorder::sample(const std::string &site, long long iteration, double loss, double accuracy) {
+  double now = simgrid::s4u::Engine::get_clock();
+  const auto &c = transport_.counters();
+  samples_.push_back({now, site, iteration, loss, accuracy, c.wan_bytes, c.lan_bytes});
+  if (site != "global")
+    return;
+  last_global_ = samples_.back();
+  if (!time_to_target_ && target_met(loss, accuracy))
+    time_to_target_ = now;
+}
+
+bool Recorder::should_stop(long long iteration) const {
+  const StopSpec &s = scenario_.stop;
+  if (time_to_target_)
+    return true;
+  if (s.max_iterations && iteration >= *s.max_iterations)
+    return true;
+  return s.max_sim_time_s && simgrid::s4u::Engine::get_clock() >= *s.max_sim_time_s;
+}
+
+double Recorder::progress(double now) const {
+  const StopSpec &s = scenario_.stop;
+  double share = 0;
+  if (s.max_sim_time_s)
+    share = std::max(share, now / *s.max_sim_time_s);
+  if (s.max_iterations)
+    share = std::max(share, static_cast<double>(iterations_) / static_cast<double>(*s.max_iterations));
+  return std::min(share, 1.0);
+}
+
+static json opt_num(const std::optional<double> &v) { return v ? json(*v) : json(nullptr); }
+
+json Recorder::summary(double sim_time, double cpu_s, double wall_s) const {
+  const auto &c = transport_.counters();
+  const auto &sites = scenario_.platform.sites;
+  json pairs = json::object();
+  for (std::size_t a = 0; a < sites.size(); ++a)
+    for (std::size_t b = 0; b < sites.size(); ++b)
+      if (c.by_site_pair[a][b] > 0)
+        pairs[sites[a].name + "->" + sites[b].name] = c.by_site_pair[a][b];
+  const StopSpec &s = scenario_.stop;
+  json out = {
+      {"geosim_version", kVersion},
+      {"scenario", scenario_.name},
+      {"scenario_file", scenario_.file},
+      {"platform", scenario_.platform.name},
+      {"platform_file", scenario_.platform_file},
+      {"strategy", entry_.name},
+      {"label", entry_.label},
+      {"seed", scenario_.seed},
+      {"network_model", scenario_.network.model},
+      {"tcp_window_bytes", scenario_.network.tcp_window_bytes},
+      {"stop",
+       {{"target_loss", opt_num(s.target_loss)},
+        {"target_accuracy", opt_num(s.target_accuracy)},
+        {"max_sim_time_s", opt_num(s.max_sim_time_s)},
+        {"max_iterations", s.max_iterations ? json(*s.max_iterations) : json(nullptr)}}},
+      {"reached_target", time_to_target_.has_value()},
+      {"time_to_target_s", opt_num(time_to_target_)},
+      {"sim_time_s", sim_time},
+      {"iterations", iterations_},
+      {"final",
+       {{"loss", last_global_ ? json(last_global_->loss) : json(nullptr)},
+        {"accuracy", last_global_ ? json(last_global_->accuracy) : json(nullptr)}}},
+      {"bytes",
+       {{"wan", c.wan_bytes},
+        {"lan", c.lan_bytes},
+        {"messages", c.messages},
+        {"by_site_pair", pairs},
+        {"by_link", c.by_link}}},
+      {"details", details_},
+      {"host", {{"cpu_s", cpu_s}, {"wall_s", wall_s}}},
+  };
+  return out;
+}
+
+std::string Recorder::convergence_csv() const {
+  std::string out = "sim_time,strategy,site,iteration,loss,accuracy,wan_bytes,lan_bytes\n";
+  for (const auto &s : samples_)
+    out += fmt::format("{},{},{},{},{},{},{},{}\n", fmt_num(s.sim_time), entry_.label, s.site, s.iteration,
+                       fmt_num(s.loss), fmt_num(s.accuracy), fmt_num(s.wan_bytes), fmt_num(s.lan_bytes));
+  return out;
+}
+
+} // namespace geosim

@@ -1,0 +1,57 @@
+#pragma once
+// Recorder: convergence samples against simulated time, iterations and cumulative bytes, the stop
+// condition, and the summary of one strategy's run.
+#include "sim/input.hpp"
+#include "sim/scenario.hpp"
+#include "sim/transport.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace geosim {
+
+struct Sample {
+  double sim_time;
+  std::string site; ///< a site name, or "global"
+  long long iteration;
+  double loss;
+  double accuracy;
+  double wan_bytes;
+  double lan_bytes;
+};
+
+class Recorder {
+public:
+  Recorder(const Scenario &scenario, const StrategyEntry &entry, const Transport &transport);
+
+  /// Records a convergence sample at the current simulated time. Global samples drive the stop condition.
+  void sample(const std::string &site, long long iteration, double loss, double accuracy);
+  /// True once a target is met, the simulated-time budget is spent or the iteration budget is reached.
+  bool should_stop(long long iteration) const;
+  bool reached_target() const { return time_to_target_.has_value(); }
+  /// Strategy-specific figures reported under "details" in summary.json.
+  void detail(const std::string &key, json value) { details_[key] = std::move(value); }
+  /// Counts the iterations (rounds, clocks) the strategy completed.
+  void set_iterations(long long n) { iterations_ = n; }
+  long long iterations() const { return iterations_; }
+  /// Share of the stop condition's budget used so far (for the progress line), in [0, 1].
+  double progress(double now) const;
+
+  json summary(double sim_time, double cpu_s, double wall_s) const;
+  std::string convergence_csv() const;
+
+private:
+  bool target_met(double loss, double accuracy) const;
+
+  const Scenario &scenario_;
+  const StrategyEntry &entry_;
+  const Transport &transport_;
+  std::vector<Sample> samples_;
+  std::optional<double> time_to_target_;
+  std::optional<Sample> last_global_;
+  long long iterations_ = 0;
+  json details_ = json::object();
+};
+
+} // namespace geosim

@@ -1,0 +1,214 @@
+#include "sim/runner.hpp"
+
+#include "sim/context.hpp"
+#include "sim/engine.hpp"
+#include "sim/results.hpp"
+#include "sim/strategy.hpp"
+
+#include <fmt/format.h>
+#include <simgrid/s4u.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+namespace sg4 = simgrid::s4u;
+
+namespace geosim {
+
+std::string default_out_dir(const Scenario &scenario) { return (fs::path("results") / scenario.name).string(); }
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+/// A progress line on stderr for runs longer than a couple of seconds of host time: rewritten in place on
+/// a terminal, a plain line every ten seconds otherwise (logs of overnight sweeps stay readable).
+class Progress {
+public:
+  Progress(std::string label, const Recorder &recorder, bool enabled)
+      : label_(std::move(label)), recorder_(recorder), enabled_(enabled), tty_(::isatty(2)) {}
+
+  void tick() {
+    if (!enabled_)
+      return;
+    double host = seconds_since(start_);
+    if (host < 2.0 || host - last_ < (tty_ ? 0.5 : 10.0))
+      return;
+    last_ = host;
+    double now = sg4::Engine::get_clock();
+    std::string line = fmt::format("[{}] sim {:.1f} s | {:.0f}% of stop budget | iteration {} | host {:.1f} s", label_,
+                                   now, 100 * recorder_.progress(now), recorder_.iterations(), host);
+    std::fprintf(stderr, tty_ ? "\r%s\033[K" : "%s\n", line.c_str());
+    printed_ = true;
+  }
+  void done() {
+    if (printed_ && tty_)
+      std::fprintf(stderr, "\r\033[K");
+  }
+
+private:
+  std::string label_;
+  const Recorder &recorder_;
+  bool enabled_, tty_;
+  bool printed_ = false;
+  Clock::time_point start_ = Clock::now();
+  double last_ = 0;
+};
+
+double cpu_seconds() { return static_cast<double>(std::clock()) / CLOCKS_PER_SEC; }
+
+std::string human_bytes(double b) {
+  const char *units[] = {"B", "KB", "MB", "GB", "TB"};
+  int u = 0;
+  while (b >= 1000 && u < 4) {
+    b /= 1000;
+    ++u;
+  }
+  return fmt::format("{:.3g} {}", b, units[u]);
+}
+
+/// Runs one strategy in this process (a forked child) and writes its results.
+int run_strategy(const Scenario &sc, const StrategyEntry &entry, const RunOptions &o, const std::string &out) {
+  auto wall0 = Clock::now();
+  double cpu0 = cpu_seconds();
+  auto engine = start_engine(sc.network, o.simgrid_args);
+  Platform platform = build_platform(sc.platform);
+  Transport transport(platform);
+  Recorder recorder(sc, entry, transport);
+  RunContext ctx{sc, entry, platform, transport, recorder};
+  entry.strategy->deploy(ctx);
+
+  Progress progress(entry.label, recorder, !o.quiet);
+  sg4::Engine::on_time_advance_cb([&progress](double) { progress.tick(); });
+  engine->run();
+  progress.done();
+
+  double sim_time = sg4::Engine::get_clock();
+  json summary = recorder.summary(sim_time, cpu_seconds() - cpu0, seconds_since(wall0));
+  fs::path dir = fs::path(out) / entry.label;
+  write_file_atomic((dir / "convergence.csv").string(), recorder.convergence_csv());
+  write_file_atomic((dir / "summary.json").string(), summary.dump(2) + "\n");
+  if (!o.quiet) {
+    std::string target =
+        recorder.reached_target()
+            ? fmt::format("target reached at {:.4g} s", summary["time_to_target_s"].get<double>())
+            : std::string(sc.stop.target_loss || sc.stop.target_accuracy ? "target NOT reached" : "no target set");
+    std::printf("%-16s %s | sim %.4g s | %lld iterations | WAN %s | LAN %s -> %s\n", entry.label.c_str(),
+                target.c_str(), sim_time, recorder.iterations(), human_bytes(transport.counters().wan_bytes).c_str(),
+                human_bytes(transport.counters().lan_bytes).c_str(), (dir / "summary.json").c_str());
+  }
+  return 0;
+}
+
+int run_child(const Scenario &sc, const StrategyEntry &entry, const RunOptions &o, const std::string &out) {
+  int status = 1;
+  try {
+    status = run_strategy(sc, entry, o, out);
+  } catch (const std::exception &e) {
+    std::fprintf(stderr, "geosim: %s: %s\n", entry.label.c_str(), e.what());
+  }
+  std::fflush(stdout);
+  std::fflush(stderr);
+  return status;
+}
+
+json read_summary(const std::string &path) {
+  std::ifstream in(path);
+  return json::parse(in);
+}
+
+json ratio(const json &a, const json &b) {
+  if (!a.is_number() || !b.is_number() || b.get<double>() == 0)
+    return nullptr;
+  return a.get<double>() / b.get<double>();
+}
+
+void write_comparison(const Scenario &sc, const std::string &out) {
+  std::vector<json> rows;
+  json ref;
+  for (const auto &e : sc.strategies) {
+    json s = read_summary((fs::path(out) / e.label / "summary.json").string());
+    if (e.label == sc.reference)
+      ref = s;
+    rows.push_back(std::move(s));
+  }
+  json table = json::array();
+  std::string csv = "label,strategy,reached_target,time_to_target_s,sim_time_s,wan_bytes,lan_bytes,final_loss,"
+                    "final_accuracy,time_to_target_vs_ref,wan_bytes_vs_ref\n";
+  auto cell = [](const json &v) {
+    return v.is_null() ? std::string() : v.is_number() ? fmt_num(v.get<double>()) : v.dump();
+  };
+  for (const auto &s : rows) {
+    json row = {{"label", s["label"]},
+                {"strategy", s["strategy"]},
+                {"reached_target", s["reached_target"]},
+                {"time_to_target_s", s["time_to_target_s"]},
+                {"sim_time_s", s["sim_time_s"]},
+                {"wan_bytes", s["bytes"]["wan"]},
+                {"lan_bytes", s["bytes"]["lan"]},
+                {"final_loss", s["final"]["loss"]},
+                {"final_accuracy", s["final"]["accuracy"]},
+                {"time_to_target_vs_ref", ratio(s["time_to_target_s"], ref["time_to_target_s"])},
+                {"wan_bytes_vs_ref", ratio(s["bytes"]["wan"], ref["bytes"]["wan"])}};
+    csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{}\n", row["label"].get<std::string>(),
+                       row["strategy"].get<std::string>(), row["reached_target"].dump(), cell(row["time_to_target_s"]),
+                       cell(row["sim_time_s"]), cell(row["wan_bytes"]), cell(row["lan_bytes"]), cell(row["final_loss"]),
+                       cell(row["final_accuracy"]), cell(row["time_to_target_vs_ref"]), cell(row["wan_bytes_vs_ref"]));
+    table.push_back(row);
+  }
+  json doc = {{"geosim_version", ref["geosim_version"]}, {"scenario", sc.name},       {"seed", sc.seed},
+              {"network_model", sc.network.model},       {"reference", sc.reference}, {"strategies", table}};
+  write_file_atomic((fs::path(out) / "comparison.json").string(), doc.dump(2) + "\n");
+  write_file_atomic((fs::path(out) / "comparison.csv").string(), csv);
+}
+
+} // namespace
+
+int run_scenario(const Scenario &sc, const RunOptions &o) {
+  std::string out = o.out_dir.empty() ? default_out_dir(sc) : o.out_dir;
+  std::fflush(stdout);
+  std::fflush(stderr);
+  std::map<pid_t, std::string> running;
+  int failures = 0;
+  auto reap_one = [&]() {
+    int status = 0;
+    pid_t pid = ::wait(&status);
+    if (pid < 0)
+      return;
+    bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    if (!ok) {
+      ++failures;
+      std::fprintf(stderr, "geosim: strategy %s failed (%s %d)\n", running[pid].c_str(),
+                   WIFEXITED(status) ? "exit status" : "signal",
+                   WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+    }
+    running.erase(pid);
+  };
+  for (const auto &entry : sc.strategies) {
+    while (static_cast<int>(running.size()) >= std::max(1, o.jobs))
+      reap_one();
+    pid_t pid = ::fork();
+    if (pid < 0)
+      throw std::runtime_error("cannot fork a simulation process");
+    if (pid == 0)
+      ::_exit(run_child(sc, entry, o, out));
+    running[pid] = entry.label;
+  }
+  while (!running.empty())
+    reap_one();
+  if (failures)
+    return 1;
+  if (sc.strategies.size() > 1)
+    write_comparison(sc, out);
+  return 0;
+}
+
+} // namespace geosim

@@ -1,0 +1,161 @@
+#include "sim/scenario.hpp"
+
+#include "sim/strategy.hpp"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <set>
+
+namespace fs = std::filesystem;
+
+namespace geosim {
+
+void apply_override(json &doc, const std::string &assignment, const std::string &file) {
+  auto eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0)
+    input_error(file, "--set " + assignment, "path=value");
+  std::string path = assignment.substr(0, eq), text = assignment.substr(eq + 1);
+  json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded())
+    value = text;
+  json *node = &doc;
+  std::size_t start = 0;
+  while (true) {
+    auto dot = path.find('.', start);
+    std::string key = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (key.empty())
+      input_error(file, "--set " + path, "a dotted path such as stop.max_iterations");
+    if (node->is_null())
+      *node = json::object(); // a section the scenario leaves out, such as "network"
+    if (node->is_array()) {
+      std::size_t idx = 0;
+      try {
+        idx = std::stoul(key);
+      } catch (const std::exception &) {
+        input_error(file, "--set " + path, fmt::format("an array index at \"{}\"", key));
+      }
+      if (idx >= node->size())
+        input_error(file, "--set " + path, fmt::format("an index below {} at \"{}\"", node->size(), key));
+      node = &(*node)[idx];
+    } else if (node->is_object()) {
+      node = &(*node)[key];
+    } else {
+      input_error(file, "--set " + path, fmt::format("an object or array before \"{}\"", key));
+    }
+    if (dot == std::string::npos)
+      break;
+    start = dot + 1;
+  }
+  *node = value;
+}
+
+namespace {
+
+NetworkSpec parse_network(Field f) {
+  NetworkSpec n;
+  n.model = f.choice_or("model", n.model, {"CM02", "LV08", "ns-3"});
+  n.tcp_window_bytes =
+      f.number_or("tcp_window_bytes", n.tcp_window_bytes, 0, std::numeric_limits<double>::infinity(), true);
+  f.finish();
+  return n;
+}
+
+StopSpec parse_stop(Field f) {
+  StopSpec s;
+  if (auto v = f.maybe("target_loss"))
+    s.target_loss = v->number(0);
+  if (auto v = f.maybe("target_accuracy"))
+    s.target_accuracy = v->number(0, 1);
+  if (auto v = f.maybe("max_sim_time_s"))
+    s.max_sim_time_s = v->number(0, std::numeric_limits<double>::infinity(), true);
+  if (auto v = f.maybe("max_iterations"))
+    s.max_iterations = v->integer(1);
+  f.finish();
+  return s;
+}
+
+StrategyEntry parse_strategy(Field f, const Scenario &sc) {
+  if (!f.is_object())
+    f.fail("a strategy object such as {\"name\": \"fedavg\", ...}");
+  StrategyEntry e;
+  Field name = f.at("name");
+  e.name = name.string();
+  auto &reg = strategy_registry();
+  auto it = reg.find(e.name);
+  if (it == reg.end()) {
+    std::vector<std::string> names;
+    for (const auto &[n, info] : reg)
+      names.push_back(n);
+    name.fail(fmt::format("a strategy (one of {})", fmt::join(names, ", ")));
+  }
+  e.label = f.string_or("label", e.name);
+  e.strategy = it->second.make(f, sc);
+  f.finish();
+  return e;
+}
+
+} // namespace
+
+Scenario parse_scenario(const json &doc, const std::string &file) {
+  Scenario sc;
+  sc.file = file;
+  Field root(file, "", doc);
+  if (!root.is_object())
+    root.fail("a scenario object");
+  sc.name = root.string_or("name", fs::path(file).stem().string());
+  sc.description = root.string_or("description", "");
+  sc.seed = root.integer_or("seed", 1, 0);
+
+  Field platform = root.at("platform");
+  fs::path ppath = fs::path(file).parent_path() / platform.string();
+  if (!fs::is_regular_file(ppath))
+    platform.fail(fmt::format("a platform file (relative to the scenario; {} does not exist)", ppath.string()));
+  sc.platform_file = ppath.lexically_normal().string();
+  sc.platform = load_platform_spec(sc.platform_file);
+
+  if (auto n = root.maybe("network"))
+    sc.network = parse_network(*n);
+  if (auto s = root.maybe("stop"))
+    sc.stop = parse_stop(*s);
+
+  Field strategies = root.at("strategy");
+  std::set<std::string> labels;
+  auto add = [&](Field f) {
+    StrategyEntry e = parse_strategy(f, sc);
+    if (!labels.insert(e.label).second)
+      input_error(file, f.path() + ".label", "a label unique in this scenario", "\"" + e.label + "\" again");
+    sc.strategies.push_back(std::move(e));
+  };
+  if (strategies.is_array()) {
+    if (strategies.size() == 0)
+      strategies.fail("at least one strategy");
+    for (Field f : strategies.elements())
+      add(f);
+  } else {
+    add(strategies);
+  }
+  sc.reference = sc.strategies.front().label;
+  if (auto r = root.maybe("reference")) {
+    sc.reference = r->string();
+    if (!labels.count(sc.reference))
+      r->fail("the label of one of this scenario's strategies");
+  }
+  root.finish();
+  return sc;
+}
+
+Scenario load_scenario(const std::string &file, const std::vector<std::string> &overrides,
+                       std::optional<long long> seed) {
+  json doc = load_json_file(file);
+  for (const auto &o : overrides)
+    apply_override(doc, o, file);
+  if (seed) {
+    if (!doc.is_object())
+      input_error(file, "", "a scenario object", describe(doc));
+    doc["seed"] = *seed;
+  }
+  return parse_scenario(doc, file);
+}
+
+} // namespace geosim

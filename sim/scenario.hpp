@@ -1,0 +1,59 @@
+#pragma once
+// A scenario: platform, workload, one or more strategies, stop condition, seed and network model.
+// Parsing validates everything (including each strategy's parameters) before any simulation starts,
+// so bad input is reported before results are touched.
+#include "sim/input.hpp"
+#include "sim/platform.hpp"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace geosim {
+
+class Strategy;
+
+struct NetworkSpec {
+  std::string model = "LV08"; ///< CM02, LV08 or ns-3
+  /// SimGrid caps a flow at TCP-gamma / (2 x latency); a 1 GiB window keeps WAN links at their nominal
+  /// bandwidth unless a scenario deliberately asks for a smaller window.
+  double tcp_window_bytes = 1073741824.0;
+};
+
+struct StopSpec {
+  std::optional<double> target_loss;
+  std::optional<double> target_accuracy;
+  std::optional<double> max_sim_time_s;
+  std::optional<long long> max_iterations;
+  bool bounded() const { return max_sim_time_s || max_iterations; }
+};
+
+struct StrategyEntry {
+  std::string name;  ///< registered strategy name
+  std::string label; ///< unique within the scenario; results go to <out>/<label>/
+  std::shared_ptr<Strategy> strategy;
+};
+
+struct Scenario {
+  std::string file;
+  std::string name;
+  std::string description;
+  std::string platform_file;
+  PlatformSpec platform;
+  long long seed = 1;
+  NetworkSpec network;
+  StopSpec stop;
+  std::vector<StrategyEntry> strategies;
+  std::string reference; ///< label that comparison ratios are taken against
+};
+
+/// Applies "--set a.b.0.c=value" overrides to a raw scenario document. The value is parsed as JSON when
+/// it is valid JSON, otherwise taken as a string.
+void apply_override(json &doc, const std::string &assignment, const std::string &file);
+
+Scenario parse_scenario(const json &doc, const std::string &file);
+Scenario load_scenario(const std::string &file, const std::vector<std::string> &overrides = {},
+                       std::optional<long long> seed = std::nullopt);
+
+} // namespace geosim

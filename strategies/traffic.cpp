@@ -1,0 +1,95 @@
+// traffic: explicit flows between hosts, no learning. It exercises the platform and the transport on
+// their own (demo scenarios, analytic timing checks) and reports each flow's start, end and bytes.
+#include "sim/context.hpp"
+#include "sim/strategy.hpp"
+
+#include <fmt/format.h>
+
+namespace sg4 = simgrid::s4u;
+
+namespace geosim {
+namespace {
+
+struct Flow {
+  std::string from, to;
+  double bytes = 0;
+  double start_s = 0;
+};
+
+bool host_exists(const PlatformSpec &p, const std::string &host) {
+  for (const auto &s : p.sites) {
+    for (int i = 0; i < s.workers.count; ++i)
+      if (worker_name(s, i) == host)
+        return true;
+    for (int i = 0; i < s.servers.count; ++i)
+      if (server_name(s, i) == host)
+        return true;
+  }
+  return false;
+}
+
+class Traffic : public Strategy {
+public:
+  Traffic(Field &params, const Scenario &sc) {
+    Field flows = params.at("flows");
+    if (flows.size() == 0)
+      flows.fail("at least one flow");
+    for (Field f : flows.elements()) {
+      Flow flow;
+      for (auto [key, dst] : {std::pair{"from", &flow.from}, std::pair{"to", &flow.to}}) {
+        Field h = f.at(key);
+        *dst = h.string();
+        if (!host_exists(sc.platform, *dst))
+          h.fail(fmt::format("a host of platform {} (such as {})", sc.platform.name,
+                             worker_name(sc.platform.sites.front(), 0)));
+      }
+      if (flow.from == flow.to)
+        f.fail("a flow between two different hosts");
+      flow.bytes = f.at("bytes").number(0, std::numeric_limits<double>::infinity(), true);
+      flow.start_s = f.number_or("start_s", 0, 0);
+      f.finish();
+      flows_.push_back(flow);
+    }
+  }
+
+  void deploy(RunContext &ctx) override {
+    results_.assign(flows_.size(), {});
+    for (std::size_t i = 0; i < flows_.size(); ++i) {
+      const Flow &f = flows_[i];
+      Endpoint to{fmt::format("flow-{}", i), sg4::Host::by_name(f.to)};
+      sg4::Actor::create("sender", sg4::Host::by_name(f.from), [&ctx, f, to]() {
+        sg4::this_actor::sleep_until(f.start_s);
+        ctx.transport.send(to, "flow", Opaque{f.bytes});
+      });
+      sg4::Actor::create("receiver", to.host, [this, &ctx, i, to]() {
+        auto env = ctx.transport.recv(to.mailbox);
+        results_[i] = sg4::Engine::get_clock();
+        ctx.recorder.set_iterations(ctx.recorder.iterations() + 1);
+        if (ctx.recorder.iterations() == static_cast<long long>(flows_.size()))
+          report(ctx);
+      });
+    }
+  }
+
+private:
+  void report(RunContext &ctx) {
+    json out = json::array();
+    for (std::size_t i = 0; i < flows_.size(); ++i)
+      out.push_back({{"from", flows_[i].from},
+                     {"to", flows_[i].to},
+                     {"bytes", flows_[i].bytes},
+                     {"start_s", flows_[i].start_s},
+                     {"end_s", results_[i]},
+                     {"duration_s", results_[i] - flows_[i].start_s}});
+    ctx.recorder.detail("flows", out);
+  }
+
+  std::vector<Flow> flows_;
+  std::vector<double> results_;
+};
+
+const StrategyRegistration reg{{"traffic", "explicit flows between hosts, no learning (platform and transport checks)",
+                                [](Field &p, const Scenario &sc) { return std::make_shared<Traffic>(p, sc); }}};
+
+} // namespace
+} // namespace geosim

@@ -1,0 +1,51 @@
+#include "tests/helpers.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+
+namespace geosim::test {
+
+std::string read_text(const fs::path &path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+nlohmann::json read_json(const fs::path &path) { return nlohmann::json::parse(read_text(path)); }
+
+fs::path temp_dir(const std::string &name) {
+  static int counter = 0;
+  fs::path p = fs::temp_directory_path() / ("geosim-test-" + std::to_string(::getpid())) /
+               (name + "-" + std::to_string(counter++));
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p;
+}
+
+std::string write_text(const fs::path &path, const std::string &text) {
+  fs::create_directories(path.parent_path());
+  std::ofstream(path) << text;
+  return path.string();
+}
+
+CommandResult run_geosim(const std::string &args) {
+  fs::path dir = temp_dir("cmd");
+  std::string cmd = "cd '" GEOSIM_SOURCE_DIR "' && '" GEOSIM_BIN "' " + args + " > '" + (dir / "out").string() +
+                    "' 2> '" + (dir / "err").string() + "'";
+  int raw = std::system(cmd.c_str());
+  CommandResult r;
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  r.out = read_text(dir / "out");
+  r.err = read_text(dir / "err");
+  return r;
+}
+
+std::string data(const std::string &name) { return "tests/data/" + name; }
+
+} // namespace geosim::test

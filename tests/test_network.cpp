@@ -1,0 +1,114 @@
+// The platform, the transport and the runner against closed-form network timings (CM02), byte
+// accounting, the probe and determinism. Every simulation runs in the geosim binary.
+#include "tests/helpers.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace geosim::test;
+using Catch::Matchers::Contains;
+
+namespace {
+// tests/data/two-sites.json: a 80 Mb/s (1e7 B/s), 50 ms WAN link between sites a and b; LAN links are
+// 8000 Mb/s with zero latency, so the WAN is the bottleneck of every inter-site flow.
+constexpr double kWanBps = 1e7;
+constexpr double kWanLatency = 0.05;
+
+nlohmann::json run_summary(const std::string &scenario, const std::string &out_name) {
+  auto out = temp_dir(out_name);
+  auto r = run_geosim("run -q " + data(scenario) + " -o " + out.string());
+  REQUIRE(r.status == 0);
+  return read_json(out / "traffic" / "summary.json");
+}
+} // namespace
+
+TEST_CASE("one message over a WAN link takes L + S/B under CM02", "[network]") {
+  auto s = run_summary("one-flow.json", "one-flow");
+  double expected = kWanLatency + 1e8 / kWanBps;
+  CHECK(s["network_model"] == "CM02");
+  CHECK(s["details"]["flows"][0]["duration_s"].get<double>() == Approx(expected).epsilon(1e-3));
+  CHECK(s["sim_time_s"].get<double>() == Approx(expected).epsilon(1e-3));
+}
+
+TEST_CASE("two concurrent flows on one WAN link each get half its bandwidth", "[network]") {
+  auto s = run_summary("two-flows.json", "two-flows");
+  auto flows = s["details"]["flows"];
+  double shared = kWanLatency + 1e8 / (kWanBps / 2);
+  CHECK(flows[0]["duration_s"].get<double>() == Approx(shared).epsilon(1e-3));
+  CHECK(flows[1]["duration_s"].get<double>() == Approx(shared).epsilon(1e-3));
+  // The LAN flow inside site a starts at 1 s and shares a-w0's 1e9 B/s NIC with flow 0, which the WAN
+  // holds to 5e6 B/s: max-min fairness leaves it the rest.
+  CHECK(flows[2]["duration_s"].get<double>() == Approx(5e7 / (1e9 - kWanBps / 2)).epsilon(1e-3));
+}
+
+TEST_CASE("the transport counts WAN and LAN bytes by site pair and by link", "[network][bytes]") {
+  auto b = run_summary("two-flows.json", "bytes")["bytes"];
+  CHECK(b["wan"].get<double>() == 2e8);
+  CHECK(b["lan"].get<double>() == 5e7);
+  CHECK(b["messages"].get<int>() == 3);
+  CHECK(b["by_site_pair"]["a->b"].get<double>() == 2e8);
+  CHECK(b["by_site_pair"]["a->a"].get<double>() == 5e7);
+  CHECK_FALSE(b["by_site_pair"].contains("b->a"));
+  CHECK(b["by_link"]["wan-a-b_UP"].get<double>() == 2e8);
+  CHECK_FALSE(b["by_link"].contains("wan-a-b_DOWN"));
+  CHECK(b["by_link"]["b-w0-lan_DOWN"].get<double>() == 2e8);
+  CHECK(b["by_link"]["a-w0-lan_UP"].get<double>() == 1e8 + 5e7);
+}
+
+TEST_CASE("LV08 scales latency by 13.01 and bandwidth by 0.97", "[network]") {
+  auto out = temp_dir("lv08");
+  auto r = run_geosim("run -q " + data("one-flow.json") + " --set network.model=LV08 -o " + out.string());
+  REQUIRE(r.status == 0);
+  auto s = read_json(out / "traffic" / "summary.json");
+  CHECK(s["network_model"] == "LV08");
+  CHECK(s["sim_time_s"].get<double>() == Approx(13.01 * kWanLatency + 1e8 / (0.97 * kWanBps)).epsilon(1e-3));
+}
+
+TEST_CASE("probe reports the bandwidth and round-trip time the platform sets (CM02)", "[probe]") {
+  auto r = run_geosim("probe --json " + data("two-sites.json"));
+  REQUIRE(r.status == 0);
+  auto j = nlohmann::json::parse(r.out);
+  CHECK(j["network_model"] == "CM02");
+  REQUIRE(j["pairs"].size() == 2);
+  for (const auto &p : j["pairs"]) {
+    CHECK(p["bandwidth_mbps"].get<double>() == Approx(80).epsilon(1e-3));
+    CHECK(p["rtt_ms"].get<double>() == Approx(2 * 50).epsilon(1e-3));
+  }
+}
+
+TEST_CASE("probe's matrix names every site", "[probe]") {
+  auto r = run_geosim("probe " + data("two-sites.json"));
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.out, Contains("achieved bandwidth (Mb/s)") && Contains("round-trip time (ms)"));
+}
+
+TEST_CASE("the same scenario and seed give identical results apart from host timings", "[determinism]") {
+  auto a = temp_dir("det-a"), b = temp_dir("det-b");
+  REQUIRE(run_geosim("run -q scenarios/demo-transfer.json -o " + a.string()).status == 0);
+  REQUIRE(run_geosim("run -q scenarios/demo-transfer.json -o " + b.string()).status == 0);
+  auto sa = read_json(a / "traffic" / "summary.json"), sb = read_json(b / "traffic" / "summary.json");
+  CHECK(sa["host"]["wall_s"].is_number());
+  sa.erase("host");
+  sb.erase("host");
+  CHECK(sa.dump() == sb.dump());
+  CHECK(read_text(a / "traffic" / "convergence.csv") == read_text(b / "traffic" / "convergence.csv"));
+}
+
+TEST_CASE("a scenario with several strategies writes a comparison", "[runner]") {
+  auto out = temp_dir("compare");
+  auto dir = temp_dir("compare-in");
+  write_text(dir / "two-sites.json", read_text(data("two-sites.json")));
+  auto scenario = write_text(dir / "s.json", R"({
+    "platform": "two-sites.json", "network": {"model": "CM02"}, "reference": "slow",
+    "strategy": [
+      {"name": "traffic", "label": "slow", "flows": [{"from": "a-w0", "to": "b-w0", "bytes": 2e8}]},
+      {"name": "traffic", "label": "fast", "flows": [{"from": "a-w0", "to": "a-w1", "bytes": 2e8}]}]})");
+  auto r = run_geosim("run -q -j 2 " + scenario + " -o " + out.string());
+  REQUIRE(r.status == 0);
+  auto c = read_json(out / "comparison.json");
+  CHECK(c["reference"] == "slow");
+  REQUIRE(c["strategies"].size() == 2);
+  CHECK(c["strategies"][1]["label"] == "fast");
+  CHECK(c["strategies"][1]["wan_bytes"].get<double>() == 0);
+  CHECK(c["strategies"][0]["wan_bytes_vs_ref"].get<double>() == 1.0);
+  CHECK_THAT(read_text(out / "comparison.csv"), Contains("label,strategy,reached_target"));
+}
