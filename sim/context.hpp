@@ -1,5 +1,7 @@
 #pragma once
 // What a strategy's actors see at run time. Passed explicitly; geosim keeps no hidden globals.
+#include "sim/learning/workload.hpp"
+#include "sim/learning/workload.hpp"
 #include "sim/platform.hpp"
 #include "sim/recorder.hpp"
 #include "sim/scenario.hpp"
@@ -8,11 +10,12 @@
 namespace geosim {
 
 struct RunContext {
-  const Scenario &scenario;
-  const StrategyEntry &entry;
-  const Platform &platform;
-  Transport &transport;
-  Recorder &recorder;
+  const Scenario& scenario;
+  const StrategyEntry& entry;
+  const Platform& platform;
+  Transport& transport;
+  Recorder& recorder;
+  Workload* workload;  ///< null when the scenario has none
 };
 
 } // namespace geosim

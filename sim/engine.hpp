@@ -13,7 +13,7 @@ namespace geosim {
 
 /// Creates the engine; `simgrid_args` are the user's --cfg=... and --log=... flags, applied last so
 /// they override geosim's defaults.
-std::unique_ptr<simgrid::s4u::Engine> start_engine(const NetworkSpec &network,
-                                                   const std::vector<std::string> &simgrid_args);
+std::unique_ptr<simgrid::s4u::Engine> start_engine(const NetworkSpec& network,
+                                                   const std::vector<std::string>& simgrid_args);
 
 } // namespace geosim

@@ -8,15 +8,15 @@
 
 namespace geosim {
 
-void input_error(const std::string &file, const std::string &path, const std::string &expected,
-                 const std::string &got) {
+void input_error(const std::string& file, const std::string& path, const std::string& expected,
+                 const std::string& got) {
   std::string where = path.empty() ? file : fmt::format("{}: {}", file, path);
   if (got.empty())
     throw InputError(fmt::format("{}: {}", where, expected));
   throw InputError(fmt::format("{}: expected {}, got {}", where, expected, got));
 }
 
-json load_json_file(const std::string &path) {
+json load_json_file(const std::string& path) {
   std::ifstream in(path);
   if (!in)
     input_error(path, "", "cannot open file (does it exist?)");
@@ -24,7 +24,7 @@ json load_json_file(const std::string &path) {
   text << in.rdbuf();
   try {
     return json::parse(text.str());
-  } catch (const json::parse_error &e) {
+  } catch (const json::parse_error& e) {
     // nlohmann's message carries line and column; strip its "[json.exception...]" prefix.
     std::string what = e.what();
     auto pos = what.find("] ");
@@ -32,7 +32,7 @@ json load_json_file(const std::string &path) {
   }
 }
 
-std::string describe(const json &value) {
+std::string describe(const json& value) {
   switch (value.type()) {
   case json::value_t::null:
     return "null";
@@ -49,19 +49,19 @@ std::string describe(const json &value) {
   }
 }
 
-Field::Field(std::string file, std::string path, const json &value)
+Field::Field(std::string file, std::string path, const json& value)
     : file_(std::move(file)), path_(std::move(path)), value_(&value) {}
 
-void Field::fail(const std::string &expected) const { input_error(file_, path_, expected, describe(*value_)); }
+void Field::fail(const std::string& expected) const { input_error(file_, path_, expected, describe(*value_)); }
 
 void Field::require_object() const {
   if (!value_->is_object())
     fail("an object");
 }
 
-bool Field::has(const std::string &key) const { return value_->is_object() && value_->contains(key); }
+bool Field::has(const std::string& key) const { return value_->is_object() && value_->contains(key); }
 
-Field Field::at(const std::string &key) {
+Field Field::at(const std::string& key) {
   require_object();
   std::string child = path_.empty() ? key : path_ + "." + key;
   if (!value_->contains(key))
@@ -70,7 +70,7 @@ Field Field::at(const std::string &key) {
   return Field(file_, child, (*value_)[key]);
 }
 
-std::optional<Field> Field::maybe(const std::string &key) {
+std::optional<Field> Field::maybe(const std::string& key) {
   require_object();
   if (!value_->contains(key))
     return std::nullopt;
@@ -95,7 +95,7 @@ std::vector<Field> Field::elements() const {
 std::vector<std::string> Field::keys() {
   require_object();
   std::vector<std::string> out;
-  for (const auto &item : value_->items()) {
+  for (const auto& item : value_->items()) {
     out.push_back(item.key());
     read_.insert(item.key());
   }
@@ -149,38 +149,38 @@ std::string Field::string() const {
   return value_->get<std::string>();
 }
 
-std::string Field::choice(const std::vector<std::string> &allowed) const {
+std::string Field::choice(const std::vector<std::string>& allowed) const {
   std::string expected = fmt::format("one of \"{}\"", fmt::join(allowed, "\", \""));
   if (!value_->is_string())
     fail(expected);
   std::string v = value_->get<std::string>();
-  for (const auto &a : allowed)
+  for (const auto& a : allowed)
     if (a == v)
       return v;
   fail(expected);
 }
 
-double Field::number_or(const std::string &key, double dflt, double lo, double hi, bool lo_open) {
+double Field::number_or(const std::string& key, double dflt, double lo, double hi, bool lo_open) {
   auto f = maybe(key);
   return f ? f->number(lo, hi, lo_open) : dflt;
 }
 
-long long Field::integer_or(const std::string &key, long long dflt, long long lo, long long hi) {
+long long Field::integer_or(const std::string& key, long long dflt, long long lo, long long hi) {
   auto f = maybe(key);
   return f ? f->integer(lo, hi) : dflt;
 }
 
-bool Field::boolean_or(const std::string &key, bool dflt) {
+bool Field::boolean_or(const std::string& key, bool dflt) {
   auto f = maybe(key);
   return f ? f->boolean() : dflt;
 }
 
-std::string Field::string_or(const std::string &key, const std::string &dflt) {
+std::string Field::string_or(const std::string& key, const std::string& dflt) {
   auto f = maybe(key);
   return f ? f->string() : dflt;
 }
 
-std::string Field::choice_or(const std::string &key, const std::string &dflt, const std::vector<std::string> &allowed) {
+std::string Field::choice_or(const std::string& key, const std::string& dflt, const std::vector<std::string>& allowed) {
   auto f = maybe(key);
   return f ? f->choice(allowed) : dflt;
 }
@@ -188,7 +188,7 @@ std::string Field::choice_or(const std::string &key, const std::string &dflt, co
 void Field::finish() const {
   if (!value_->is_object())
     return;
-  for (const auto &item : value_->items())
+  for (const auto& item : value_->items())
     if (!read_.count(item.key()))
       input_error(file_, path_.empty() ? item.key() : path_ + "." + item.key(), "unknown field");
 }

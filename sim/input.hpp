@@ -20,31 +20,31 @@ public:
   using std::runtime_error::runtime_error;
 };
 
-[[noreturn]] void input_error(const std::string &file, const std::string &path, const std::string &expected,
-                              const std::string &got = "");
+[[noreturn]] void input_error(const std::string& file, const std::string& path, const std::string& expected,
+                              const std::string& got = "");
 
 /// Reads a JSON file; malformed JSON or a missing file becomes an InputError.
-json load_json_file(const std::string &path);
+json load_json_file(const std::string& path);
 
 /// Short human description of a JSON value for error messages ("-5", "a string", "an object").
-std::string describe(const json &value);
+std::string describe(const json& value);
 
 /// A view of one JSON value inside a file. Objects remember which keys were read so that finish()
 /// can reject the ones nobody asked for (unknown keys are almost always typos).
 class Field {
 public:
-  Field(std::string file, std::string path, const json &value);
+  Field(std::string file, std::string path, const json& value);
 
-  const std::string &file() const { return file_; }
-  const std::string &path() const { return path_; }
-  const json &raw() const { return *value_; }
+  const std::string& file() const { return file_; }
+  const std::string& path() const { return path_; }
+  const json& raw() const { return *value_; }
   bool is_object() const { return value_->is_object(); }
   bool is_array() const { return value_->is_array(); }
   bool is_string() const { return value_->is_string(); }
-  bool has(const std::string &key) const;
+  bool has(const std::string& key) const;
 
-  Field at(const std::string &key);                   ///< required member of an object
-  std::optional<Field> maybe(const std::string &key); ///< optional member of an object
+  Field at(const std::string& key);                   ///< required member of an object
+  std::optional<Field> maybe(const std::string& key); ///< optional member of an object
   Field at(std::size_t index) const;                  ///< element of an array
   std::size_t size() const;                           ///< array length (after checking it is an array)
   std::vector<Field> elements() const;                ///< the elements of an array
@@ -56,27 +56,27 @@ public:
                     long long hi = std::numeric_limits<long long>::max()) const;
   bool boolean() const;
   std::string string() const;
-  std::string choice(const std::vector<std::string> &allowed) const;
+  std::string choice(const std::vector<std::string>& allowed) const;
 
   // Shorthands for optional members with defaults.
-  double number_or(const std::string &key, double dflt, double lo = -std::numeric_limits<double>::infinity(),
+  double number_or(const std::string& key, double dflt, double lo = -std::numeric_limits<double>::infinity(),
                    double hi = std::numeric_limits<double>::infinity(), bool lo_open = false);
-  long long integer_or(const std::string &key, long long dflt, long long lo = std::numeric_limits<long long>::min(),
+  long long integer_or(const std::string& key, long long dflt, long long lo = std::numeric_limits<long long>::min(),
                        long long hi = std::numeric_limits<long long>::max());
-  bool boolean_or(const std::string &key, bool dflt);
-  std::string string_or(const std::string &key, const std::string &dflt);
-  std::string choice_or(const std::string &key, const std::string &dflt, const std::vector<std::string> &allowed);
+  bool boolean_or(const std::string& key, bool dflt);
+  std::string string_or(const std::string& key, const std::string& dflt);
+  std::string choice_or(const std::string& key, const std::string& dflt, const std::vector<std::string>& allowed);
 
   /// Rejects any key of this object that was never read.
   void finish() const;
 
-  [[noreturn]] void fail(const std::string &expected) const;
+  [[noreturn]] void fail(const std::string& expected) const;
 
 private:
   void require_object() const;
   std::string file_;
   std::string path_;
-  const json *value_;
+  const json* value_;
   std::set<std::string> read_;
 };
 

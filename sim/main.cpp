@@ -20,7 +20,7 @@ namespace {
 constexpr int kInputErrorStatus = 2;
 
 /// SimGrid's own --cfg=... and --log=... flags are not geosim's: set them aside for the engine.
-std::vector<std::string> take_simgrid_args(int argc, char **argv, std::vector<std::string> &rest) {
+std::vector<std::string> take_simgrid_args(int argc, char** argv, std::vector<std::string>& rest) {
   std::vector<std::string> simgrid;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -33,12 +33,12 @@ std::vector<std::string> take_simgrid_args(int argc, char **argv, std::vector<st
 }
 
 /// A file is a scenario when it names a strategy, a platform when it lists sites.
-int validate_file(const std::string &file) {
+int validate_file(const std::string& file) {
   json doc = load_json_file(file);
   if (doc.is_object() && doc.contains("strategy")) {
     Scenario sc = parse_scenario(doc, file);
     std::vector<std::string> labels;
-    for (const auto &e : sc.strategies)
+    for (const auto& e : sc.strategies)
       labels.push_back(e.label);
     std::cout << fmt::format("ok  {}: scenario \"{}\" on platform \"{}\" ({} sites), strategies: {}\n", file, sc.name,
                              sc.platform.name, sc.platform.sites.size(), fmt::join(labels, ", "));
@@ -56,7 +56,7 @@ std::vector<fs::path> platform_files() {
   for (fs::path dir : {fs::path("platforms"), fs::path(GEOSIM_SOURCE_DIR) / "platforms"}) {
     if (!fs::is_directory(dir))
       continue;
-    for (const auto &entry : fs::directory_iterator(dir))
+    for (const auto& entry : fs::directory_iterator(dir))
       if (entry.path().extension() == ".json")
         out.push_back(entry.path());
     std::sort(out.begin(), out.end());
@@ -65,25 +65,36 @@ std::vector<fs::path> platform_files() {
   return out;
 }
 
-int list(const std::string &what) {
+int list(const std::string& what) {
   if (what == "strategies") {
-    for (const auto &[name, info] : strategy_registry())
+    for (const auto& [name, info] : strategy_registry())
       std::cout << fmt::format("{:<14} {}\n", name, info.summary);
   } else if (what == "platforms") {
-    for (const auto &f : platform_files()) {
+    for (const auto& f : platform_files()) {
       PlatformSpec p = load_platform_spec(f.string());
       std::cout << fmt::format("{:<28} {:>3} sites, {:<6} WAN  {}\n", f.string(), p.sites.size(), p.wan_type,
                                p.description.substr(0, 60));
     }
+  } else if (what == "models") {
+    std::cout << "softmax   multinomial logistic regression with L2 (dense updates; class slices)\n"
+                 "mlp       one or two ReLU hidden layers, softmax output (\"hidden\": [widths]; class slices)\n"
+                 "mf        matrix factorization by SGD on observed ratings (\"rank\"; sparse updates)\n";
   } else {
-    std::cout << "(no " << what << " are registered yet)\n";
+    std::cout << "datasets (workload.dataset.kind):\n"
+                 "  synthetic  FedProx Synthetic(alpha, beta) or its IID variant: devices, dims, classes\n"
+                 "  mixture    Gaussian mixture: classes, dims, clusters_per_class, separation, samples\n"
+                 "  ratings    low-rank sparse rating matrix: users, items, rank, density, noise\n"
+                 "partitions (workload.partition.kind): iid (sizes equal|power_law), label_skew (classes_per_site),\n"
+                 "  dirichlet (alpha), natural (synthetic devices); \"sites\": all|dc|edge|[names]\n"
+                 "drift (workload.drift, mixture only): {at_s, site, add_classes|like_site},\n"
+                 "  or {trend: {classes, sites, start_s, every_s}}\n";
   }
   return 0;
 }
 
 } // namespace
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   std::vector<std::string> rest;
   std::vector<std::string> simgrid_args = take_simgrid_args(argc, argv, rest);
 
@@ -97,7 +108,7 @@ int main(int argc, char **argv) {
   std::string scenario_file;
   std::vector<std::string> overrides;
   std::optional<long long> seed;
-  auto *run = app.add_subcommand("run", "run every strategy of a scenario and write results");
+  auto* run = app.add_subcommand("run", "run every strategy of a scenario and write results");
   run->add_option("scenario", scenario_file, "scenario JSON file")->required();
   run->add_option("-o,--out", run_opts.out_dir, "results folder (default results/<scenario name>)");
   run->add_option("--seed", seed, "override the scenario's seed");
@@ -107,11 +118,11 @@ int main(int argc, char **argv) {
   run->add_flag("-q,--quiet", run_opts.quiet, "no progress line or per-strategy report");
 
   std::vector<std::string> validate_files;
-  auto *validate = app.add_subcommand("validate", "check scenario and platform files without running them");
+  auto* validate = app.add_subcommand("validate", "check scenario and platform files without running them");
   validate->add_option("files", validate_files, "scenario or platform JSON files")->required();
 
   std::string list_what;
-  auto *list_cmd = app.add_subcommand("list", "list strategies, platforms, models or workloads");
+  auto* list_cmd = app.add_subcommand("list", "list strategies, platforms, models or workloads");
   list_cmd->add_option("what", list_what, "strategies|platforms|models|workloads")
       ->required()
       ->check(CLI::IsMember({"strategies", "platforms", "models", "workloads"}));
@@ -119,7 +130,7 @@ int main(int argc, char **argv) {
   std::string probe_file, probe_model = "CM02";
   double bulk_bytes = 1e9, window = NetworkSpec{}.tcp_window_bytes;
   bool probe_as_json = false;
-  auto *probe = app.add_subcommand("probe", "simulated iperf: bandwidth and RTT between every pair of sites");
+  auto* probe = app.add_subcommand("probe", "simulated iperf: bandwidth and RTT between every pair of sites");
   probe->add_option("platform", probe_file, "platform JSON file")->required();
   probe->add_option("--network-model", probe_model, "CM02, LV08 or ns-3")
       ->check(CLI::IsMember({"CM02", "LV08", "ns-3"}))
@@ -133,13 +144,13 @@ int main(int argc, char **argv) {
   try {
     std::reverse(rest.begin(), rest.end());
     app.parse(rest);
-  } catch (const CLI::CallForHelp &e) {
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
-  } catch (const CLI::CallForAllHelp &e) {
+  } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
-  } catch (const CLI::CallForVersion &e) {
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
-  } catch (const CLI::ParseError &e) {
+  } catch (const CLI::ParseError& e) {
     app.exit(e);
     return kInputErrorStatus;
   }
@@ -151,10 +162,10 @@ int main(int argc, char **argv) {
     }
     if (*validate) {
       int status = 0;
-      for (const auto &f : validate_files) {
+      for (const auto& f : validate_files) {
         try {
           validate_file(f);
-        } catch (const InputError &e) {
+        } catch (const InputError& e) {
           std::cerr << "geosim: " << e.what() << "\n";
           status = kInputErrorStatus;
         }
@@ -172,10 +183,10 @@ int main(int argc, char **argv) {
                                                 probe_model, bulk_bytes, format_probe(r)));
       return 0;
     }
-  } catch (const InputError &e) {
+  } catch (const InputError& e) {
     std::cerr << "geosim: " << e.what() << "\n";
     return kInputErrorStatus;
-  } catch (const std::exception &e) {
+  } catch (const std::exception& e) {
     std::cerr << "geosim: error: " << e.what() << "\n";
     return 1;
   }

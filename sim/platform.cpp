@@ -7,19 +7,19 @@ namespace sg4 = simgrid::s4u;
 
 namespace geosim {
 
-int PlatformSpec::site_index(const std::string &n) const {
+int PlatformSpec::site_index(const std::string& n) const {
   for (std::size_t i = 0; i < sites.size(); ++i)
     if (sites[i].name == n)
       return static_cast<int>(i);
   return -1;
 }
 
-std::vector<const WanLinkSpec *> PlatformSpec::wan_path(int a, int b) const {
+std::vector<const WanLinkSpec*> PlatformSpec::wan_path(int a, int b) const {
   if (a == b)
     return {};
   if (wan_type == "matrix")
     return {&pairs.at({std::min(a, b), std::max(a, b)})};
-  std::vector<const WanLinkSpec *> path;
+  std::vector<const WanLinkSpec*> path;
   if (a != hub)
     path.push_back(&uplinks.at(a));
   if (b != hub)
@@ -27,8 +27,8 @@ std::vector<const WanLinkSpec *> PlatformSpec::wan_path(int a, int b) const {
   return path;
 }
 
-std::string worker_name(const SiteSpec &site, int i) { return fmt::format("{}-w{}", site.name, i); }
-std::string server_name(const SiteSpec &site, int i) { return fmt::format("{}-s{}", site.name, i); }
+std::string worker_name(const SiteSpec& site, int i) { return fmt::format("{}-w{}", site.name, i); }
+std::string server_name(const SiteSpec& site, int i) { return fmt::format("{}-s{}", site.name, i); }
 
 namespace {
 
@@ -43,14 +43,14 @@ HostGroupSpec parse_host_group(Field f, int min_count) {
   return g;
 }
 
-WanLinkSpec parse_link(Field &f) {
+WanLinkSpec parse_link(Field& f) {
   WanLinkSpec l;
   l.bandwidth_Bps = f.at("bandwidth_mbps").number(0, kInf, true) * 1e6 / 8;
   l.latency_s = f.at("latency_ms").number(0, 1e6) / 1e3;
   return l;
 }
 
-bool valid_name(const std::string &s) {
+bool valid_name(const std::string& s) {
   if (s.empty())
     return false;
   for (char c : s)
@@ -78,7 +78,7 @@ SiteSpec parse_site(Field f) {
   return s;
 }
 
-void parse_matrix(Field &wan, PlatformSpec &p) {
+void parse_matrix(Field& wan, PlatformSpec& p) {
   for (Field link : wan.at("links").elements()) {
     Field between = link.at("sites");
     if (between.size() != 2)
@@ -106,7 +106,7 @@ void parse_matrix(Field &wan, PlatformSpec &p) {
                                 p.sites[j].name));
 }
 
-void parse_star(Field &wan, PlatformSpec &p) {
+void parse_star(Field& wan, PlatformSpec& p) {
   Field hub = wan.at("hub");
   p.hub = p.site_index(hub.string());
   if (p.hub < 0)
@@ -117,7 +117,7 @@ void parse_star(Field &wan, PlatformSpec &p) {
     d->finish();
   }
   if (auto ups = wan.maybe("uplinks")) {
-    for (const auto &name : ups->keys()) {
+    for (const auto& name : ups->keys()) {
       Field up = ups->at(name);
       int s = p.site_index(name);
       if (s < 0 || s == p.hub)
@@ -139,7 +139,7 @@ void parse_star(Field &wan, PlatformSpec &p) {
 
 } // namespace
 
-PlatformSpec parse_platform_spec(const json &doc, const std::string &file) {
+PlatformSpec parse_platform_spec(const json& doc, const std::string& file) {
   PlatformSpec p;
   p.file = file;
   Field root(file, "", doc);
@@ -182,7 +182,7 @@ PlatformSpec parse_platform_spec(const json &doc, const std::string &file) {
   return p;
 }
 
-PlatformSpec load_platform_spec(const std::string &path) { return parse_platform_spec(load_json_file(path), path); }
+PlatformSpec load_platform_spec(const std::string& path) { return parse_platform_spec(load_json_file(path), path); }
 
 // ---------------------------------------------------------------------------------------------------------
 // SimGrid construction. Links are full duplex (SimGrid's SPLITDUPLEX), as NICs and WAN circuits are.
@@ -194,23 +194,23 @@ PlatformSpec load_platform_spec(const std::string &path) { return parse_platform
 namespace {
 
 struct SiteZone {
-  sg4::NetZone *zone;
-  simgrid::kernel::routing::NetPoint *gateway;
+  sg4::NetZone* zone;
+  simgrid::kernel::routing::NetPoint* gateway;
 };
 
-sg4::Host *add_host(sg4::NetZone *zone, const SiteSpec &site, const HostGroupSpec &group, const std::string &name) {
-  sg4::Host *host = zone->create_host(name, group.speed_flops)->set_core_count(group.cores)->seal();
-  sg4::Link *nic = zone->create_split_duplex_link(name + "-lan", site.lan_bandwidth_bps)
+sg4::Host* add_host(sg4::NetZone* zone, const SiteSpec& site, const HostGroupSpec& group, const std::string& name) {
+  sg4::Host* host = zone->create_host(name, group.speed_flops)->set_core_count(group.cores)->seal();
+  sg4::Link* nic = zone->create_split_duplex_link(name + "-lan", site.lan_bandwidth_bps)
                        ->set_latency(site.lan_latency_s / 2)
                        ->seal();
   zone->add_route(host->get_netpoint(), nullptr, nullptr, nullptr, {{nic, sg4::LinkInRoute::Direction::UP}}, true);
   return host;
 }
 
-SiteZone build_site(const sg4::NetZone *root, const SiteSpec &site, Platform &out, int index) {
-  sg4::NetZone *zone = sg4::create_star_zone(site.name);
+SiteZone build_site(const sg4::NetZone* root, const SiteSpec& site, Platform& out, int index) {
+  sg4::NetZone* zone = sg4::create_star_zone(site.name);
   zone->set_parent(root);
-  auto *gw = zone->create_router(site.name + "-gw");
+  auto* gw = zone->create_router(site.name + "-gw");
   // The gateway sits at the switch: reaching it costs a host its LAN link only.
   zone->add_route(gw, nullptr, nullptr, nullptr, {}, true);
   out.workers.emplace_back();
@@ -219,9 +219,9 @@ SiteZone build_site(const sg4::NetZone *root, const SiteSpec &site, Platform &ou
     out.workers.back().push_back(add_host(zone, site, site.workers, worker_name(site, i)));
   for (int i = 0; i < site.servers.count; ++i)
     out.servers.back().push_back(add_host(zone, site, site.servers, server_name(site, i)));
-  for (auto *h : out.workers.back())
+  for (auto* h : out.workers.back())
     out.site_of[h] = index;
-  for (auto *h : out.servers.back())
+  for (auto* h : out.servers.back())
     out.site_of[h] = index;
   zone->seal();
   return {zone, gw};
@@ -229,22 +229,22 @@ SiteZone build_site(const sg4::NetZone *root, const SiteSpec &site, Platform &ou
 
 } // namespace
 
-Platform build_platform(const PlatformSpec &spec) {
+Platform build_platform(const PlatformSpec& spec) {
   Platform out;
   out.spec = spec;
-  sg4::NetZone *root = sg4::create_full_zone("wan");
+  sg4::NetZone* root = sg4::create_full_zone("wan");
   std::vector<SiteZone> zones;
   for (std::size_t i = 0; i < spec.sites.size(); ++i)
     zones.push_back(build_site(root, spec.sites[i], out, static_cast<int>(i)));
 
-  auto make_link = [&](const std::string &name, const WanLinkSpec &l) {
+  auto make_link = [&](const std::string& name, const WanLinkSpec& l) {
     return root->create_split_duplex_link(name, l.bandwidth_Bps)->set_latency(l.latency_s)->seal();
   };
-  std::map<std::pair<int, int>, sg4::Link *> pair_links;
-  std::map<int, sg4::Link *> uplinks;
-  for (const auto &[key, l] : spec.pairs)
+  std::map<std::pair<int, int>, sg4::Link*> pair_links;
+  std::map<int, sg4::Link*> uplinks;
+  for (const auto& [key, l] : spec.pairs)
     pair_links[key] = make_link(fmt::format("wan-{}-{}", spec.sites[key.first].name, spec.sites[key.second].name), l);
-  for (const auto &[s, l] : spec.uplinks)
+  for (const auto& [s, l] : spec.uplinks)
     uplinks[s] = make_link(fmt::format("wan-{}-uplink", spec.sites[s].name), l);
 
   int n = static_cast<int>(spec.sites.size());

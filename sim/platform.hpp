@@ -48,32 +48,32 @@ struct PlatformSpec {
   int hub = -1;
   std::map<int, WanLinkSpec> uplinks;
 
-  int site_index(const std::string &name) const; ///< -1 when unknown
+  int site_index(const std::string& name) const; ///< -1 when unknown
   /// The WAN links a flow from site a to site b crosses (empty when a == b), as spec entries.
-  std::vector<const WanLinkSpec *> wan_path(int a, int b) const;
+  std::vector<const WanLinkSpec*> wan_path(int a, int b) const;
 };
 
 /// Parses and validates a platform file (JSON); throws InputError naming the file and field.
-PlatformSpec load_platform_spec(const std::string &path);
-PlatformSpec parse_platform_spec(const json &doc, const std::string &file);
+PlatformSpec load_platform_spec(const std::string& path);
+PlatformSpec parse_platform_spec(const json& doc, const std::string& file);
 
 /// Names used for hosts and links, so that strategies, the transport and the tests agree.
-std::string worker_name(const SiteSpec &site, int i);
-std::string server_name(const SiteSpec &site, int i);
+std::string worker_name(const SiteSpec& site, int i);
+std::string server_name(const SiteSpec& site, int i);
 
 /// The SimGrid side of a platform: which site every host belongs to.
 struct Platform {
   PlatformSpec spec;
-  std::vector<std::vector<simgrid::s4u::Host *>> workers; ///< per site
-  std::vector<std::vector<simgrid::s4u::Host *>> servers; ///< per site
-  std::map<const simgrid::s4u::Host *, int> site_of;
+  std::vector<std::vector<simgrid::s4u::Host*>> workers; ///< per site
+  std::vector<std::vector<simgrid::s4u::Host*>> servers; ///< per site
+  std::map<const simgrid::s4u::Host*, int> site_of;
 
   int site_count() const { return static_cast<int>(spec.sites.size()); }
-  int site(const simgrid::s4u::Host *h) const { return site_of.at(h); }
-  const std::string &site_name(int s) const { return spec.sites[s].name; }
+  int site(const simgrid::s4u::Host* h) const { return site_of.at(h); }
+  const std::string& site_name(int s) const { return spec.sites[s].name; }
 };
 
 /// Creates the SimGrid platform (must run once, after the Engine exists and before it runs).
-Platform build_platform(const PlatformSpec &spec);
+Platform build_platform(const PlatformSpec& spec);
 
 } // namespace geosim

@@ -15,7 +15,7 @@ constexpr double kPingBytes = 1;
 
 /// Measures one ordered pair: a ping-pong gives the RTT, then a bulk send gives the throughput once
 /// the one-way latency is taken off.
-void probe_pair(Transport &t, sg4::Host *a, sg4::Host *b, double bulk, double &rtt, double &bw) {
+void probe_pair(Transport& t, sg4::Host* a, sg4::Host* b, double bulk, double& rtt, double& bw) {
   Endpoint at_a{"probe-" + a->get_name(), a}, at_b{"probe-" + b->get_name(), b};
   sg4::Actor::create("echo", b, [&t, at_a, at_b]() {
     t.recv(at_b.mailbox);
@@ -37,14 +37,14 @@ void probe_pair(Transport &t, sg4::Host *a, sg4::Host *b, double bulk, double &r
 
 } // namespace
 
-ProbeResult probe_platform(const PlatformSpec &spec, const NetworkSpec &network,
-                           const std::vector<std::string> &simgrid_args, double bulk_bytes) {
+ProbeResult probe_platform(const PlatformSpec& spec, const NetworkSpec& network,
+                           const std::vector<std::string>& simgrid_args, double bulk_bytes) {
   auto engine = start_engine(network, simgrid_args);
   Platform platform = build_platform(spec);
   Transport transport(platform);
   int n = platform.site_count();
   ProbeResult r;
-  for (const auto &s : spec.sites)
+  for (const auto& s : spec.sites)
     r.sites.push_back(s.name);
   r.rtt_s.assign(n, std::vector<double>(n, 0));
   r.bandwidth_Bps.assign(n, std::vector<double>(n, 0));
@@ -60,13 +60,13 @@ ProbeResult probe_platform(const PlatformSpec &spec, const NetworkSpec &network,
   return r;
 }
 
-std::string format_probe(const ProbeResult &r) {
+std::string format_probe(const ProbeResult& r) {
   std::size_t w = 8;
-  for (const auto &s : r.sites)
+  for (const auto& s : r.sites)
     w = std::max(w, s.size() + 1);
-  auto table = [&](const std::string &title, const auto &m, double scale) {
+  auto table = [&](const std::string& title, const auto& m, double scale) {
     std::string out = title + "\n" + fmt::format("{:<{}}", "from\\to", w);
-    for (const auto &s : r.sites)
+    for (const auto& s : r.sites)
       out += fmt::format("{:>{}}", s, w);
     out += "\n";
     for (std::size_t a = 0; a < r.sites.size(); ++a) {
@@ -80,7 +80,7 @@ std::string format_probe(const ProbeResult &r) {
   return table("achieved bandwidth (Mb/s)", r.bandwidth_Bps, 8e-6) + "\n" + table("round-trip time (ms)", r.rtt_s, 1e3);
 }
 
-json probe_json(const ProbeResult &r, const PlatformSpec &platform, const NetworkSpec &network, double bulk_bytes) {
+json probe_json(const ProbeResult& r, const PlatformSpec& platform, const NetworkSpec& network, double bulk_bytes) {
   json pairs = json::array();
   for (std::size_t a = 0; a < r.sites.size(); ++a)
     for (std::size_t b = 0; b < r.sites.size(); ++b)

@@ -16,10 +16,10 @@ struct ProbeResult {
 };
 
 /// Runs the probe simulation in this process (it creates the one SimGrid engine this process may have).
-ProbeResult probe_platform(const PlatformSpec &platform, const NetworkSpec &network,
-                           const std::vector<std::string> &simgrid_args, double bulk_bytes);
+ProbeResult probe_platform(const PlatformSpec& platform, const NetworkSpec& network,
+                           const std::vector<std::string>& simgrid_args, double bulk_bytes);
 
-std::string format_probe(const ProbeResult &r);
-json probe_json(const ProbeResult &r, const PlatformSpec &platform, const NetworkSpec &network, double bulk_bytes);
+std::string format_probe(const ProbeResult& r);
+json probe_json(const ProbeResult& r, const PlatformSpec& platform, const NetworkSpec& network, double bulk_bytes);
 
 } // namespace geosim

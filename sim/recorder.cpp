@@ -10,19 +10,19 @@
 
 namespace geosim {
 
-Recorder::Recorder(const Scenario &scenario, const StrategyEntry &entry, const Transport &transport)
+Recorder::Recorder(const Scenario& scenario, const StrategyEntry& entry, const Transport& transport)
     : scenario_(scenario), entry_(entry), transport_(transport) {}
 
 bool Recorder::target_met(double loss, double accuracy) const {
-  const StopSpec &s = scenario_.stop;
+  const StopSpec& s = scenario_.stop;
   if (!s.target_loss && !s.target_accuracy)
     return false;
   return (!s.target_loss || loss <= *s.target_loss) && (!s.target_accuracy || accuracy >= *s.target_accuracy);
 }
 
-void Recorder::sample(const std::string &site, long long iteration, double loss, double accuracy) {
+void Recorder::sample(const std::string& site, long long iteration, double loss, double accuracy) {
   double now = simgrid::s4u::Engine::get_clock();
-  const auto &c = transport_.counters();
+  const auto& c = transport_.counters();
   samples_.push_back({now, site, iteration, loss, accuracy, c.wan_bytes, c.lan_bytes});
   if (site != "global")
     return;
@@ -32,7 +32,7 @@ void Recorder::sample(const std::string &site, long long iteration, double loss,
 }
 
 bool Recorder::should_stop(long long iteration) const {
-  const StopSpec &s = scenario_.stop;
+  const StopSpec& s = scenario_.stop;
   if (time_to_target_)
     return true;
   if (s.max_iterations && iteration >= *s.max_iterations)
@@ -41,7 +41,7 @@ bool Recorder::should_stop(long long iteration) const {
 }
 
 double Recorder::progress(double now) const {
-  const StopSpec &s = scenario_.stop;
+  const StopSpec& s = scenario_.stop;
   double share = 0;
   if (s.max_sim_time_s)
     share = std::max(share, now / *s.max_sim_time_s);
@@ -50,17 +50,17 @@ double Recorder::progress(double now) const {
   return std::min(share, 1.0);
 }
 
-static json opt_num(const std::optional<double> &v) { return v ? json(*v) : json(nullptr); }
+static json opt_num(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
 
 json Recorder::summary(double sim_time, double cpu_s, double wall_s) const {
-  const auto &c = transport_.counters();
-  const auto &sites = scenario_.platform.sites;
+  const auto& c = transport_.counters();
+  const auto& sites = scenario_.platform.sites;
   json pairs = json::object();
   for (std::size_t a = 0; a < sites.size(); ++a)
     for (std::size_t b = 0; b < sites.size(); ++b)
       if (c.by_site_pair[a][b] > 0)
         pairs[sites[a].name + "->" + sites[b].name] = c.by_site_pair[a][b];
-  const StopSpec &s = scenario_.stop;
+  const StopSpec& s = scenario_.stop;
   json out = {
       {"geosim_version", kVersion},
       {"scenario", scenario_.name},
@@ -98,7 +98,7 @@ json Recorder::summary(double sim_time, double cpu_s, double wall_s) const {
 
 std::string Recorder::convergence_csv() const {
   std::string out = "sim_time,strategy,site,iteration,loss,accuracy,wan_bytes,lan_bytes\n";
-  for (const auto &s : samples_)
+  for (const auto& s : samples_)
     out += fmt::format("{},{},{},{},{},{},{},{}\n", fmt_num(s.sim_time), entry_.label, s.site, s.iteration,
                        fmt_num(s.loss), fmt_num(s.accuracy), fmt_num(s.wan_bytes), fmt_num(s.lan_bytes));
   return out;

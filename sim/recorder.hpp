@@ -23,15 +23,15 @@ struct Sample {
 
 class Recorder {
 public:
-  Recorder(const Scenario &scenario, const StrategyEntry &entry, const Transport &transport);
+  Recorder(const Scenario& scenario, const StrategyEntry& entry, const Transport& transport);
 
   /// Records a convergence sample at the current simulated time. Global samples drive the stop condition.
-  void sample(const std::string &site, long long iteration, double loss, double accuracy);
+  void sample(const std::string& site, long long iteration, double loss, double accuracy);
   /// True once a target is met, the simulated-time budget is spent or the iteration budget is reached.
   bool should_stop(long long iteration) const;
   bool reached_target() const { return time_to_target_.has_value(); }
   /// Strategy-specific figures reported under "details" in summary.json.
-  void detail(const std::string &key, json value) { details_[key] = std::move(value); }
+  void detail(const std::string& key, json value) { details_[key] = std::move(value); }
   /// Counts the iterations (rounds, clocks) the strategy completed.
   void set_iterations(long long n) { iterations_ = n; }
   long long iterations() const { return iterations_; }
@@ -44,9 +44,9 @@ public:
 private:
   bool target_met(double loss, double accuracy) const;
 
-  const Scenario &scenario_;
-  const StrategyEntry &entry_;
-  const Transport &transport_;
+  const Scenario& scenario_;
+  const StrategyEntry& entry_;
+  const Transport& transport_;
   std::vector<Sample> samples_;
   std::optional<double> time_to_target_;
   std::optional<Sample> last_global_;

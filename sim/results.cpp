@@ -12,7 +12,7 @@
 
 namespace geosim {
 
-void write_file_atomic(const std::string &path, const std::string &content) {
+void write_file_atomic(const std::string& path, const std::string& content) {
   namespace fs = std::filesystem;
   fs::path target(path);
   if (target.has_parent_path())

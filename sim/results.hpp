@@ -5,7 +5,7 @@
 
 namespace geosim {
 
-void write_file_atomic(const std::string &path, const std::string &content);
+void write_file_atomic(const std::string& path, const std::string& content);
 
 /// Formats a double so that equal values always print identically (results must be byte-identical).
 std::string fmt_num(double v);

@@ -21,7 +21,7 @@ namespace sg4 = simgrid::s4u;
 
 namespace geosim {
 
-std::string default_out_dir(const Scenario &scenario) { return (fs::path("results") / scenario.name).string(); }
+std::string default_out_dir(const Scenario& scenario) { return (fs::path("results") / scenario.name).string(); }
 
 namespace {
 
@@ -33,7 +33,7 @@ double seconds_since(Clock::time_point t0) { return std::chrono::duration<double
 /// a terminal, a plain line every ten seconds otherwise (logs of overnight sweeps stay readable).
 class Progress {
 public:
-  Progress(std::string label, const Recorder &recorder, bool enabled)
+  Progress(std::string label, const Recorder& recorder, bool enabled)
       : label_(std::move(label)), recorder_(recorder), enabled_(enabled), tty_(::isatty(2)) {}
 
   void tick() {
@@ -56,7 +56,7 @@ public:
 
 private:
   std::string label_;
-  const Recorder &recorder_;
+  const Recorder& recorder_;
   bool enabled_, tty_;
   bool printed_ = false;
   Clock::time_point start_ = Clock::now();
@@ -66,7 +66,7 @@ private:
 double cpu_seconds() { return static_cast<double>(std::clock()) / CLOCKS_PER_SEC; }
 
 std::string human_bytes(double b) {
-  const char *units[] = {"B", "KB", "MB", "GB", "TB"};
+  const char* units[] = {"B", "KB", "MB", "GB", "TB"};
   int u = 0;
   while (b >= 1000 && u < 4) {
     b /= 1000;
@@ -76,14 +76,17 @@ std::string human_bytes(double b) {
 }
 
 /// Runs one strategy in this process (a forked child) and writes its results.
-int run_strategy(const Scenario &sc, const StrategyEntry &entry, const RunOptions &o, const std::string &out) {
+int run_strategy(const Scenario& sc, const StrategyEntry& entry, const RunOptions& o, const std::string& out) {
   auto wall0 = Clock::now();
   double cpu0 = cpu_seconds();
   auto engine = start_engine(sc.network, o.simgrid_args);
   Platform platform = build_platform(sc.platform);
   Transport transport(platform);
   Recorder recorder(sc, entry, transport);
-  RunContext ctx{sc, entry, platform, transport, recorder};
+  std::optional<Workload> workload;
+  if (sc.workload)
+    workload.emplace(*sc.workload, platform.site_count(), static_cast<std::uint64_t>(sc.seed));
+  RunContext ctx{sc, entry, platform, transport, recorder, workload ? &*workload : nullptr};
   entry.strategy->deploy(ctx);
 
   Progress progress(entry.label, recorder, !o.quiet);
@@ -108,11 +111,11 @@ int run_strategy(const Scenario &sc, const StrategyEntry &entry, const RunOption
   return 0;
 }
 
-int run_child(const Scenario &sc, const StrategyEntry &entry, const RunOptions &o, const std::string &out) {
+int run_child(const Scenario& sc, const StrategyEntry& entry, const RunOptions& o, const std::string& out) {
   int status = 1;
   try {
     status = run_strategy(sc, entry, o, out);
-  } catch (const std::exception &e) {
+  } catch (const std::exception& e) {
     std::fprintf(stderr, "geosim: %s: %s\n", entry.label.c_str(), e.what());
   }
   std::fflush(stdout);
@@ -120,21 +123,21 @@ int run_child(const Scenario &sc, const StrategyEntry &entry, const RunOptions &
   return status;
 }
 
-json read_summary(const std::string &path) {
+json read_summary(const std::string& path) {
   std::ifstream in(path);
   return json::parse(in);
 }
 
-json ratio(const json &a, const json &b) {
+json ratio(const json& a, const json& b) {
   if (!a.is_number() || !b.is_number() || b.get<double>() == 0)
     return nullptr;
   return a.get<double>() / b.get<double>();
 }
 
-void write_comparison(const Scenario &sc, const std::string &out) {
+void write_comparison(const Scenario& sc, const std::string& out) {
   std::vector<json> rows;
   json ref;
-  for (const auto &e : sc.strategies) {
+  for (const auto& e : sc.strategies) {
     json s = read_summary((fs::path(out) / e.label / "summary.json").string());
     if (e.label == sc.reference)
       ref = s;
@@ -143,10 +146,10 @@ void write_comparison(const Scenario &sc, const std::string &out) {
   json table = json::array();
   std::string csv = "label,strategy,reached_target,time_to_target_s,sim_time_s,wan_bytes,lan_bytes,final_loss,"
                     "final_accuracy,time_to_target_vs_ref,wan_bytes_vs_ref\n";
-  auto cell = [](const json &v) {
+  auto cell = [](const json& v) {
     return v.is_null() ? std::string() : v.is_number() ? fmt_num(v.get<double>()) : v.dump();
   };
-  for (const auto &s : rows) {
+  for (const auto& s : rows) {
     json row = {{"label", s["label"]},
                 {"strategy", s["strategy"]},
                 {"reached_target", s["reached_target"]},
@@ -172,7 +175,7 @@ void write_comparison(const Scenario &sc, const std::string &out) {
 
 } // namespace
 
-int run_scenario(const Scenario &sc, const RunOptions &o) {
+int run_scenario(const Scenario& sc, const RunOptions& o) {
   std::string out = o.out_dir.empty() ? default_out_dir(sc) : o.out_dir;
   std::fflush(stdout);
   std::fflush(stderr);
@@ -192,7 +195,7 @@ int run_scenario(const Scenario &sc, const RunOptions &o) {
     }
     running.erase(pid);
   };
-  for (const auto &entry : sc.strategies) {
+  for (const auto& entry : sc.strategies) {
     while (static_cast<int>(running.size()) >= std::max(1, o.jobs))
       reap_one();
     pid_t pid = ::fork();

@@ -16,9 +16,9 @@ struct RunOptions {
 };
 
 /// Runs every strategy of the scenario and writes results. Returns the process exit status.
-int run_scenario(const Scenario &scenario, const RunOptions &options);
+int run_scenario(const Scenario& scenario, const RunOptions& options);
 
 /// Default output folder: results/<scenario name>.
-std::string default_out_dir(const Scenario &scenario);
+std::string default_out_dir(const Scenario& scenario);
 
 } // namespace geosim

@@ -11,7 +11,7 @@ namespace fs = std::filesystem;
 
 namespace geosim {
 
-void apply_override(json &doc, const std::string &assignment, const std::string &file) {
+void apply_override(json& doc, const std::string& assignment, const std::string& file) {
   auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0)
     input_error(file, "--set " + assignment, "path=value");
@@ -19,7 +19,7 @@ void apply_override(json &doc, const std::string &assignment, const std::string 
   json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (value.is_discarded())
     value = text;
-  json *node = &doc;
+  json* node = &doc;
   std::size_t start = 0;
   while (true) {
     auto dot = path.find('.', start);
@@ -32,7 +32,7 @@ void apply_override(json &doc, const std::string &assignment, const std::string 
       std::size_t idx = 0;
       try {
         idx = std::stoul(key);
-      } catch (const std::exception &) {
+      } catch (const std::exception&) {
         input_error(file, "--set " + path, fmt::format("an array index at \"{}\"", key));
       }
       if (idx >= node->size())
@@ -75,17 +75,17 @@ StopSpec parse_stop(Field f) {
   return s;
 }
 
-StrategyEntry parse_strategy(Field f, const Scenario &sc) {
+StrategyEntry parse_strategy(Field f, const Scenario& sc) {
   if (!f.is_object())
     f.fail("a strategy object such as {\"name\": \"fedavg\", ...}");
   StrategyEntry e;
   Field name = f.at("name");
   e.name = name.string();
-  auto &reg = strategy_registry();
+  auto& reg = strategy_registry();
   auto it = reg.find(e.name);
   if (it == reg.end()) {
     std::vector<std::string> names;
-    for (const auto &[n, info] : reg)
+    for (const auto& [n, info] : reg)
       names.push_back(n);
     name.fail(fmt::format("a strategy (one of {})", fmt::join(names, ", ")));
   }
@@ -97,7 +97,7 @@ StrategyEntry parse_strategy(Field f, const Scenario &sc) {
 
 } // namespace
 
-Scenario parse_scenario(const json &doc, const std::string &file) {
+Scenario parse_scenario(const json& doc, const std::string& file) {
   Scenario sc;
   sc.file = file;
   Field root(file, "", doc);
@@ -118,6 +118,8 @@ Scenario parse_scenario(const json &doc, const std::string &file) {
     sc.network = parse_network(*n);
   if (auto s = root.maybe("stop"))
     sc.stop = parse_stop(*s);
+  if (auto w = root.maybe("workload"))
+    sc.workload = parse_workload(*w, sc.platform);
 
   Field strategies = root.at("strategy");
   std::set<std::string> labels;
@@ -145,10 +147,10 @@ Scenario parse_scenario(const json &doc, const std::string &file) {
   return sc;
 }
 
-Scenario load_scenario(const std::string &file, const std::vector<std::string> &overrides,
+Scenario load_scenario(const std::string& file, const std::vector<std::string>& overrides,
                        std::optional<long long> seed) {
   json doc = load_json_file(file);
-  for (const auto &o : overrides)
+  for (const auto& o : overrides)
     apply_override(doc, o, file);
   if (seed) {
     if (!doc.is_object())

@@ -3,6 +3,7 @@
 // Parsing validates everything (including each strategy's parameters) before any simulation starts,
 // so bad input is reported before results are touched.
 #include "sim/input.hpp"
+#include "sim/learning/workload.hpp"
 #include "sim/platform.hpp"
 
 #include <memory>
@@ -44,16 +45,17 @@ struct Scenario {
   long long seed = 1;
   NetworkSpec network;
   StopSpec stop;
+  std::optional<WorkloadSpec> workload; ///< absent for strategies that do no learning
   std::vector<StrategyEntry> strategies;
   std::string reference; ///< label that comparison ratios are taken against
 };
 
 /// Applies "--set a.b.0.c=value" overrides to a raw scenario document. The value is parsed as JSON when
 /// it is valid JSON, otherwise taken as a string.
-void apply_override(json &doc, const std::string &assignment, const std::string &file);
+void apply_override(json& doc, const std::string& assignment, const std::string& file);
 
-Scenario parse_scenario(const json &doc, const std::string &file);
-Scenario load_scenario(const std::string &file, const std::vector<std::string> &overrides = {},
+Scenario parse_scenario(const json& doc, const std::string& file);
+Scenario load_scenario(const std::string& file, const std::vector<std::string>& overrides = {},
                        std::optional<long long> seed = std::nullopt);
 
 } // namespace geosim

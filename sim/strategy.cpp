@@ -2,7 +2,7 @@
 
 namespace geosim {
 
-std::map<std::string, StrategyInfo> &strategy_registry() {
+std::map<std::string, StrategyInfo>& strategy_registry() {
   static std::map<std::string, StrategyInfo> registry; // filled by static initialisers, read-only after main()
   return registry;
 }

@@ -18,17 +18,17 @@ class Strategy {
 public:
   virtual ~Strategy() = default;
   /// Creates this strategy's SimGrid actors. Called once, after the platform is built.
-  virtual void deploy(RunContext &ctx) = 0;
+  virtual void deploy(RunContext& ctx) = 0;
 };
 
 struct StrategyInfo {
   std::string name;
   std::string summary;
   /// Reads the strategy's parameters from its scenario entry (unknown keys are rejected by the caller).
-  std::function<std::shared_ptr<Strategy>(Field &params, const Scenario &scenario)> make;
+  std::function<std::shared_ptr<Strategy>(Field& params, const Scenario& scenario)> make;
 };
 
-std::map<std::string, StrategyInfo> &strategy_registry();
+std::map<std::string, StrategyInfo>& strategy_registry();
 
 /// Registers a strategy from a static initialiser in its own file.
 struct StrategyRegistration {

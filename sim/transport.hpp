@@ -17,22 +17,22 @@ namespace geosim {
 /// Where a message goes: a mailbox served by an actor on a known host.
 struct Endpoint {
   std::string mailbox;
-  simgrid::s4u::Host *host = nullptr;
+  simgrid::s4u::Host* host = nullptr;
 };
 
 /// A received message. `body` holds the payload object; `bytes` is what crossed the network.
 struct Envelope {
   std::string kind;
-  simgrid::s4u::Host *from = nullptr;
+  simgrid::s4u::Host* from = nullptr;
   double bytes = 0;
   std::any body;
 
-  template <class T> const T &as() const { return std::any_cast<const T &>(body); }
+  template <class T> const T& as() const { return std::any_cast<const T&>(body); }
 };
 using EnvelopePtr = std::unique_ptr<Envelope>;
 
 /// Payload size on the wire: a payload type either has a member wire_bytes() or is a plain byte count.
-template <class T> double wire_bytes_of(const T &p) { return static_cast<double>(p.wire_bytes()); }
+template <class T> double wire_bytes_of(const T& p) { return static_cast<double>(p.wire_bytes()); }
 
 /// A payload that is only a size (raw data shards, probe traffic): nothing is carried but its length.
 struct Opaque {
@@ -50,26 +50,26 @@ struct TrafficCounters {
 
 class Transport {
 public:
-  explicit Transport(const Platform &platform);
+  explicit Transport(const Platform& platform);
 
   /// Blocking send from the calling actor's host.
-  template <class T> void send(const Endpoint &to, const std::string &kind, T payload) {
+  template <class T> void send(const Endpoint& to, const std::string& kind, T payload) {
     auto [mbox, env, bytes] = prepare(to, kind, std::move(payload));
     mbox->put(env.release(), bytes);
   }
   /// Asynchronous send; the caller waits on the returned comm (or lets it run while it computes).
-  template <class T> simgrid::s4u::CommPtr isend(const Endpoint &to, const std::string &kind, T payload) {
+  template <class T> simgrid::s4u::CommPtr isend(const Endpoint& to, const std::string& kind, T payload) {
     auto [mbox, env, bytes] = prepare(to, kind, std::move(payload));
     return mbox->put_async(env.release(), bytes);
   }
   /// Blocking receive on a mailbox this actor serves.
-  EnvelopePtr recv(const std::string &mailbox);
+  EnvelopePtr recv(const std::string& mailbox);
 
-  const TrafficCounters &counters() const { return counters_; }
-  const Platform &platform() const { return platform_; }
+  const TrafficCounters& counters() const { return counters_; }
+  const Platform& platform() const { return platform_; }
 
 private:
-  template <class T> auto prepare(const Endpoint &to, const std::string &kind, T payload) {
+  template <class T> auto prepare(const Endpoint& to, const std::string& kind, T payload) {
     auto env = std::make_unique<Envelope>();
     env->kind = kind;
     env->from = simgrid::s4u::this_actor::get_host();
@@ -79,11 +79,11 @@ private:
     double bytes = env->bytes;
     return std::make_tuple(simgrid::s4u::Mailbox::by_name(to.mailbox), std::move(env), bytes);
   }
-  void account(const simgrid::s4u::Host *from, const simgrid::s4u::Host *to, double bytes);
+  void account(const simgrid::s4u::Host* from, const simgrid::s4u::Host* to, double bytes);
 
-  const Platform &platform_;
+  const Platform& platform_;
   TrafficCounters counters_;
-  std::map<std::pair<const simgrid::s4u::Host *, const simgrid::s4u::Host *>, std::vector<std::string>> routes_;
+  std::map<std::pair<const simgrid::s4u::Host*, const simgrid::s4u::Host*>, std::vector<std::string>> routes_;
 };
 
 } // namespace geosim

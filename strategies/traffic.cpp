@@ -16,8 +16,8 @@ struct Flow {
   double start_s = 0;
 };
 
-bool host_exists(const PlatformSpec &p, const std::string &host) {
-  for (const auto &s : p.sites) {
+bool host_exists(const PlatformSpec& p, const std::string& host) {
+  for (const auto& s : p.sites) {
     for (int i = 0; i < s.workers.count; ++i)
       if (worker_name(s, i) == host)
         return true;
@@ -30,7 +30,7 @@ bool host_exists(const PlatformSpec &p, const std::string &host) {
 
 class Traffic : public Strategy {
 public:
-  Traffic(Field &params, const Scenario &sc) {
+  Traffic(Field& params, const Scenario& sc) {
     Field flows = params.at("flows");
     if (flows.size() == 0)
       flows.fail("at least one flow");
@@ -52,10 +52,10 @@ public:
     }
   }
 
-  void deploy(RunContext &ctx) override {
+  void deploy(RunContext& ctx) override {
     results_.assign(flows_.size(), {});
     for (std::size_t i = 0; i < flows_.size(); ++i) {
-      const Flow &f = flows_[i];
+      const Flow& f = flows_[i];
       Endpoint to{fmt::format("flow-{}", i), sg4::Host::by_name(f.to)};
       sg4::Actor::create("sender", sg4::Host::by_name(f.from), [&ctx, f, to]() {
         sg4::this_actor::sleep_until(f.start_s);
@@ -72,7 +72,7 @@ public:
   }
 
 private:
-  void report(RunContext &ctx) {
+  void report(RunContext& ctx) {
     json out = json::array();
     for (std::size_t i = 0; i < flows_.size(); ++i)
       out.push_back({{"from", flows_[i].from},
@@ -89,7 +89,7 @@ private:
 };
 
 const StrategyRegistration reg{{"traffic", "explicit flows between hosts, no learning (platform and transport checks)",
-                                [](Field &p, const Scenario &sc) { return std::make_shared<Traffic>(p, sc); }}};
+                                [](Field& p, const Scenario& sc) { return std::make_shared<Traffic>(p, sc); }}};
 
 } // namespace
 } // namespace geosim

@@ -10,16 +10,16 @@ namespace fs = std::filesystem;
 
 namespace geosim::test {
 
-std::string read_text(const fs::path &path) {
+std::string read_text(const fs::path& path) {
   std::ifstream in(path);
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
 }
 
-nlohmann::json read_json(const fs::path &path) { return nlohmann::json::parse(read_text(path)); }
+nlohmann::json read_json(const fs::path& path) { return nlohmann::json::parse(read_text(path)); }
 
-fs::path temp_dir(const std::string &name) {
+fs::path temp_dir(const std::string& name) {
   static int counter = 0;
   fs::path p = fs::temp_directory_path() / ("geosim-test-" + std::to_string(::getpid())) /
                (name + "-" + std::to_string(counter++));
@@ -28,13 +28,13 @@ fs::path temp_dir(const std::string &name) {
   return p;
 }
 
-std::string write_text(const fs::path &path, const std::string &text) {
+std::string write_text(const fs::path& path, const std::string& text) {
   fs::create_directories(path.parent_path());
   std::ofstream(path) << text;
   return path.string();
 }
 
-CommandResult run_geosim(const std::string &args) {
+CommandResult run_geosim(const std::string& args) {
   fs::path dir = temp_dir("cmd");
   std::string cmd = "cd '" GEOSIM_SOURCE_DIR "' && '" GEOSIM_BIN "' " + args + " > '" + (dir / "out").string() +
                     "' 2> '" + (dir / "err").string() + "'";
@@ -46,6 +46,6 @@ CommandResult run_geosim(const std::string &args) {
   return r;
 }
 
-std::string data(const std::string &name) { return "tests/data/" + name; }
+std::string data(const std::string& name) { return "tests/data/" + name; }
 
 } // namespace geosim::test

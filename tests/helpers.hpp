@@ -15,18 +15,18 @@ struct CommandResult {
 };
 
 /// Runs `build/geosim ARGS` from the source tree; ARGS is passed to the shell as written.
-CommandResult run_geosim(const std::string &args);
+CommandResult run_geosim(const std::string& args);
 
 /// A fresh, empty folder under the system temp dir, unique to this test run.
-std::filesystem::path temp_dir(const std::string &name);
+std::filesystem::path temp_dir(const std::string& name);
 
 /// Writes text to a file (creating folders) and returns its path.
-std::string write_text(const std::filesystem::path &path, const std::string &text);
+std::string write_text(const std::filesystem::path& path, const std::string& text);
 
-nlohmann::json read_json(const std::filesystem::path &path);
-std::string read_text(const std::filesystem::path &path);
+nlohmann::json read_json(const std::filesystem::path& path);
+std::string read_text(const std::filesystem::path& path);
 
 /// Path of a file under tests/data.
-std::string data(const std::string &name);
+std::string data(const std::string& name);
 
 } // namespace geosim::test

@@ -12,7 +12,7 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-const char *kPlatform = R"({
+const char* kPlatform = R"({
   "name": "p",
   "defaults": {"workers": {"count": 1, "speed_gflops": 1}, "lan": {"bandwidth_mbps": 1000, "latency_ms": 0}},
   "sites": [{"name": "a"}, {"name": "b"}, {"name": "c"}],
@@ -22,20 +22,20 @@ const char *kPlatform = R"({
     {"sites": ["b", "c"], "bandwidth_mbps": 100, "latency_ms": 10}]}
 })";
 
-const char *kScenario = R"({
+const char* kScenario = R"({
   "platform": "platform.json",
   "strategy": {"name": "traffic", "flows": [{"from": "a-w0", "to": "b-w0", "bytes": 1000}]}
 })";
 
-std::string replace(std::string text, const std::string &from, const std::string &to) {
+std::string replace(std::string text, const std::string& from, const std::string& to) {
   auto pos = text.find(from);
   REQUIRE(pos != std::string::npos);
   return text.replace(pos, from.size(), to);
 }
 
 /// Writes the (possibly broken) scenario and platform, runs the scenario, and checks the failure.
-void expect_rejected(const std::string &scenario, const std::string &platform, const std::string &file,
-                     const std::string &field) {
+void expect_rejected(const std::string& scenario, const std::string& platform, const std::string& file,
+                     const std::string& field) {
   auto dir = temp_dir("bad");
   write_text(dir / "platform.json", platform);
   auto s = write_text(dir / "scenario.json", scenario);
@@ -143,7 +143,7 @@ TEST_CASE("platform defaults merge under each site and a star WAN routes edge to
 TEST_CASE("the EC2 platform carries Gaia's quoted WAN bandwidths", "[input]") {
   auto p = load_platform_spec("platforms/ec2-11-regions.json");
   REQUIRE(p.sites.size() == 11);
-  auto bw = [&](const char *a, const char *b) {
+  auto bw = [&](const char* a, const char* b) {
     return p.wan_path(p.site_index(a), p.site_index(b)).at(0)->bandwidth_Bps * 8 / 1e6;
   };
   CHECK(bw("singapore", "sao-paulo") == Approx(16.76));

@@ -13,7 +13,7 @@ namespace {
 constexpr double kWanBps = 1e7;
 constexpr double kWanLatency = 0.05;
 
-nlohmann::json run_summary(const std::string &scenario, const std::string &out_name) {
+nlohmann::json run_summary(const std::string& scenario, const std::string& out_name) {
   auto out = temp_dir(out_name);
   auto r = run_geosim("run -q " + data(scenario) + " -o " + out.string());
   REQUIRE(r.status == 0);
@@ -69,7 +69,7 @@ TEST_CASE("probe reports the bandwidth and round-trip time the platform sets (CM
   auto j = nlohmann::json::parse(r.out);
   CHECK(j["network_model"] == "CM02");
   REQUIRE(j["pairs"].size() == 2);
-  for (const auto &p : j["pairs"]) {
+  for (const auto& p : j["pairs"]) {
     CHECK(p["bandwidth_mbps"].get<double>() == Approx(80).epsilon(1e-3));
     CHECK(p["rtt_ms"].get<double>() == Approx(2 * 50).epsilon(1e-3));
   }

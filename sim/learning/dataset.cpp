@@ -1,0 +1,44 @@
+#include "sim/learning/dataset.hpp"
+
+namespace geosim {
+
+Dataset Dataset::subset(const std::vector<int>& rows) const {
+  Dataset out;
+  out.classes = classes;
+  if (is_ratings()) {
+    out.ratings.reserve(rows.size());
+    for (int r : rows)
+      out.ratings.push_back(ratings[r]);
+    return out;
+  }
+  out.X.resize(X.rows(), static_cast<Eigen::Index>(rows.size()));
+  out.y.reserve(rows.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    out.X.col(static_cast<Eigen::Index>(i)) = X.col(rows[i]);
+    out.y.push_back(y[rows[i]]);
+  }
+  return out;
+}
+
+void Dataset::append(const Dataset& other) {
+  if (is_ratings()) {
+    ratings.insert(ratings.end(), other.ratings.begin(), other.ratings.end());
+    return;
+  }
+  Eigen::MatrixXd joined(other.X.rows(), X.cols() + other.X.cols());
+  if (X.cols() > 0)
+    joined << X, other.X;
+  else
+    joined = other.X;
+  X = std::move(joined);
+  y.insert(y.end(), other.y.begin(), other.y.end());
+}
+
+std::vector<double> Dataset::class_histogram() const {
+  std::vector<double> h(classes, 0.0);
+  for (int label : y)
+    h[label] += 1;
+  return h;
+}
+
+} // namespace geosim

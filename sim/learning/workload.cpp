@@ -1,0 +1,339 @@
+#include "sim/learning/workload.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <numeric>
+
+namespace geosim {
+
+std::vector<std::string> dataset_kinds() { return {"synthetic", "mixture", "ratings"}; }
+std::vector<std::string> model_kinds() { return {"softmax", "mlp", "mf"}; }
+
+ModelShape WorkloadSpec::shape() const {
+  ModelShape s;
+  if (dataset == "synthetic") {
+    s.dims = synthetic.dims;
+    s.classes = synthetic.classes;
+  } else if (dataset == "mixture") {
+    s.dims = mixture.dims;
+    s.classes = mixture.classes;
+  } else {
+    s.users = ratings.users;
+    s.items = ratings.items;
+  }
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Parsing
+
+namespace {
+
+int as_int(Field f, int lo, int hi) { return static_cast<int>(f.integer(lo, hi)); }
+
+void parse_dataset(Field f, WorkloadSpec& w) {
+  w.dataset = f.at("kind").choice(dataset_kinds());
+  if (w.dataset == "synthetic") {
+    auto& s = w.synthetic;
+    s.alpha = f.number_or("alpha", s.alpha, 0);
+    s.beta = f.number_or("beta", s.beta, 0);
+    s.iid = f.boolean_or("iid", s.iid);
+    s.devices = static_cast<int>(f.integer_or("devices", s.devices, 1, 100000));
+    s.dims = static_cast<int>(f.integer_or("dims", s.dims, 1, 1000000));
+    s.classes = static_cast<int>(f.integer_or("classes", s.classes, 2, 100000));
+  } else if (w.dataset == "mixture") {
+    auto& s = w.mixture;
+    s.classes = static_cast<int>(f.integer_or("classes", s.classes, 2, 100000));
+    s.dims = static_cast<int>(f.integer_or("dims", s.dims, 1, 1000000));
+    s.clusters = static_cast<int>(f.integer_or("clusters_per_class", s.clusters, 1, 1000));
+    s.separation = f.number_or("separation", s.separation, 0, std::numeric_limits<double>::infinity(), true);
+    s.samples = static_cast<int>(f.integer_or("samples", s.samples, 10, 100000000));
+  } else {
+    auto& s = w.ratings;
+    s.users = static_cast<int>(f.integer_or("users", s.users, 1, 100000000));
+    s.items = static_cast<int>(f.integer_or("items", s.items, 1, 100000000));
+    s.rank = static_cast<int>(f.integer_or("rank", s.rank, 1, 10000));
+    s.density = f.number_or("density", s.density, 0, 1, true);
+    s.noise = f.number_or("noise", s.noise, 0);
+  }
+  f.finish();
+}
+
+void parse_model(Field f, WorkloadSpec& w) {
+  auto& m = w.model;
+  bool ratings = w.dataset == "ratings";
+  Field kind = f.at("kind");
+  m.kind = kind.choice(model_kinds());
+  if (ratings != (m.kind == "mf"))
+    kind.fail(ratings ? "\"mf\" (rating data needs matrix factorization)"
+                      : "\"softmax\" or \"mlp\" (classification data)");
+  m.l2 = f.number_or("l2", m.l2, 0);
+  m.value_bytes = static_cast<int>(f.integer_or("value_bytes", m.value_bytes, 1, 8));
+  if (m.kind == "mlp") {
+    Field hidden = f.at("hidden");
+    if (hidden.size() < 1 || hidden.size() > 2)
+      hidden.fail("one or two hidden layer widths");
+    for (Field h : hidden.elements())
+      m.hidden.push_back(as_int(h, 1, 1000000));
+  }
+  if (m.kind == "mf") {
+    m.rank = static_cast<int>(f.integer_or("rank", w.ratings.rank, 1, 10000));
+    m.init_scale = f.number_or("init_scale", m.init_scale, 0, std::numeric_limits<double>::infinity(), true);
+  }
+  f.finish();
+}
+
+std::vector<int> parse_sites(Field f, const PlatformSpec& p) {
+  std::vector<int> out;
+  if (f.is_string()) {
+    std::string which = f.choice({"all", "dc", "edge"});
+    for (int s = 0; s < static_cast<int>(p.sites.size()); ++s)
+      if (which == "all" || p.sites[s].kind == which)
+        out.push_back(s);
+    if (out.empty())
+      f.fail(fmt::format("a selection that matches some site of platform {}", p.name));
+    return out;
+  }
+  for (Field e : f.elements()) {
+    int s = p.site_index(e.string());
+    if (s < 0)
+      e.fail("the name of a site of this platform");
+    out.push_back(s);
+  }
+  if (out.empty())
+    f.fail("at least one site");
+  return out;
+}
+
+void parse_partition(Field f, WorkloadSpec& w, const PlatformSpec& p) {
+  auto& pt = w.partition;
+  Field kind = f.at("kind");
+  pt.kind = kind.choice({"iid", "label_skew", "dirichlet", "natural"});
+  if (pt.kind == "natural" && w.dataset != "synthetic")
+    kind.fail("\"iid\", \"label_skew\" or \"dirichlet\" (\"natural\" needs the synthetic dataset's devices)");
+  if ((pt.kind == "label_skew" || pt.kind == "dirichlet") && w.dataset == "ratings")
+    kind.fail("\"iid\" (rating data has no labels to skew)");
+  int classes = w.shape().classes;
+  if (pt.kind == "label_skew")
+    pt.classes_per_site = static_cast<int>(f.integer_or("classes_per_site", pt.classes_per_site, 1, classes));
+  if (pt.kind == "dirichlet")
+    pt.alpha = f.number_or("alpha", pt.alpha, 0, std::numeric_limits<double>::infinity(), true);
+  if (pt.kind == "iid") {
+    pt.sizes = f.choice_or("sizes", pt.sizes, {"equal", "power_law"});
+    pt.power = f.number_or("power", pt.power, 0);
+  }
+  if (auto s = f.maybe("sites"))
+    pt.sites = parse_sites(*s, p);
+  else
+    for (int s = 0; s < static_cast<int>(p.sites.size()); ++s)
+      pt.sites.push_back(s);
+  f.finish();
+}
+
+int site_ref(Field f, const PlatformSpec& p, const std::vector<int>& data_sites) {
+  int s = p.site_index(f.string());
+  if (s < 0 || std::find(data_sites.begin(), data_sites.end(), s) == data_sites.end())
+    f.fail("a site that holds data (see workload.partition.sites)");
+  return s;
+}
+
+std::vector<int> class_list(Field f, int classes) {
+  std::vector<int> out;
+  for (Field c : f.elements())
+    out.push_back(as_int(c, 0, classes - 1));
+  if (out.empty())
+    f.fail("at least one class");
+  return out;
+}
+
+/// One drift entry: a single event, or a trend that travels along a list of sites.
+void parse_drift_entry(Field f, WorkloadSpec& w, const PlatformSpec& p) {
+  int classes = w.shape().classes;
+  if (auto trend = f.maybe("trend")) {
+    std::vector<int> cls = class_list(trend->at("classes"), classes);
+    double start = trend->at("start_s").number(0);
+    double every = trend->at("every_s").number(0);
+    double share = trend->number_or("share", 0.5, 0, 1, true);
+    Field sites = trend->at("sites");
+    for (std::size_t k = 0; k < sites.size(); ++k) {
+      DriftEvent e;
+      e.at_s = start + static_cast<double>(k) * every;
+      e.site = site_ref(sites.at(k), p, w.partition.sites);
+      e.add_classes = cls;
+      e.share = share;
+      w.drift.push_back(e);
+    }
+    trend->finish();
+    f.finish();
+    return;
+  }
+  DriftEvent e;
+  e.at_s = f.at("at_s").number(0);
+  e.site = site_ref(f.at("site"), p, w.partition.sites);
+  if (auto like = f.maybe("like_site")) {
+    e.like_site = site_ref(*like, p, w.partition.sites);
+  } else {
+    e.add_classes = class_list(f.at("add_classes"), classes);
+    e.share = f.number_or("share", e.share, 0, 1, true);
+  }
+  f.finish();
+  w.drift.push_back(e);
+}
+
+} // namespace
+
+WorkloadSpec parse_workload(Field& f, const PlatformSpec& p) {
+  WorkloadSpec w;
+  parse_dataset(f.at("dataset"), w);
+  parse_model(f.at("model"), w);
+  if (auto pt = f.maybe("partition"))
+    parse_partition(*pt, w, p);
+  else
+    for (int s = 0; s < static_cast<int>(p.sites.size()); ++s)
+      w.partition.sites.push_back(s);
+  if (auto d = f.maybe("drift")) {
+    if (w.dataset != "mixture")
+      d->fail("no drift (drift schedules need the mixture dataset, which can draw samples of any class)");
+    for (Field e : d->elements())
+      parse_drift_entry(e, w, p);
+    std::stable_sort(w.drift.begin(), w.drift.end(),
+                     [](const DriftEvent& a, const DriftEvent& b) { return a.at_s < b.at_s; });
+  }
+  w.test_fraction = f.number_or("test_fraction", w.test_fraction, 0, 0.9, true);
+  double default_raw = w.dataset == "ratings" ? 12.0 : 4.0 * w.shape().dims; // float32 features, or (u, i, r)
+  w.raw_bytes_per_sample =
+      f.number_or("raw_bytes_per_sample", default_raw, 0, std::numeric_limits<double>::infinity(), true);
+  f.finish();
+  return w;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Building
+
+namespace {
+
+std::vector<double> normalized(std::vector<double> v) {
+  double sum = std::accumulate(v.begin(), v.end(), 0.0);
+  for (auto& x : v)
+    x = sum > 0 ? x / sum : 0;
+  return v;
+}
+
+/// Sample positions per data site, following the partition.
+std::vector<std::vector<int>> partition_rows(const PartitionSpec& pt, const Dataset& pool,
+                                             const std::vector<int>& device, Rng& rng) {
+  std::size_t S = pt.sites.size(), n = pool.size();
+  std::vector<std::vector<int>> rows(S);
+  std::vector<int> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::shuffle(order.begin(), order.end(), rng);
+  if (pt.kind == "natural") {
+    for (int i : order)
+      rows[static_cast<std::size_t>(device[i]) % S].push_back(i);
+  } else if (pt.kind == "iid") {
+    std::vector<double> w(S, 1.0);
+    if (pt.sizes == "power_law") {
+      for (std::size_t k = 0; k < S; ++k)
+        w[k] = std::pow(static_cast<double>(k + 1), -pt.power);
+      std::shuffle(w.begin(), w.end(), rng);
+    }
+    w = normalized(w);
+    std::size_t at = 0;
+    double cum = 0;
+    for (std::size_t k = 0; k < S; ++k) {
+      cum += w[k];
+      std::size_t end = k + 1 == S ? n : static_cast<std::size_t>(cum * static_cast<double>(n));
+      for (; at < end; ++at)
+        rows[k].push_back(order[at]);
+    }
+  } else {
+    // label_skew and dirichlet: a weight per (class, site); each sample goes to a site drawn by its class.
+    int C = pool.classes;
+    std::vector<std::vector<double>> weight(C, std::vector<double>(S, 0.0));
+    if (pt.kind == "label_skew") {
+      for (std::size_t k = 0; k < S; ++k)
+        for (int j = 0; j < pt.classes_per_site; ++j)
+          weight[(k * pt.classes_per_site + j) % C][k] = 1.0; // round robin: every class has a home
+    } else {
+      std::gamma_distribution<double> gamma(pt.alpha, 1.0);
+      for (int c = 0; c < C; ++c)
+        for (std::size_t k = 0; k < S; ++k)
+          weight[c][k] = gamma(rng); // normalized gammas are a Dirichlet draw
+    }
+    for (int i : order) {
+      auto& w = weight[pool.y[i]];
+      if (std::accumulate(w.begin(), w.end(), 0.0) == 0)
+        continue; // a class no site holds
+      std::discrete_distribution<std::size_t> pick(w.begin(), w.end());
+      rows[pick(rng)].push_back(i);
+    }
+  }
+  for (auto& r : rows)
+    std::sort(r.begin(), r.end());
+  return rows;
+}
+
+} // namespace
+
+Workload::Workload(const WorkloadSpec& spec, int site_count, std::uint64_t seed)
+    : spec_(spec), seed_(seed), sites_(static_cast<std::size_t>(site_count)) {
+  Rng rng(seed);
+  Dataset pool;
+  std::vector<int> device;
+  if (spec.dataset == "synthetic") {
+    pool = generate_synthetic(spec.synthetic, rng, device);
+  } else if (spec.dataset == "mixture") {
+    mixture_.emplace(spec.mixture, rng);
+    pool = mixture_->sample(spec.mixture.samples, std::vector<double>(spec.mixture.classes, 1.0), rng);
+  } else {
+    pool = generate_ratings(spec.ratings, rng);
+  }
+  auto rows = partition_rows(spec.partition, pool, device, rng);
+  global_test_.classes = pool.classes;
+  for (std::size_t k = 0; k < rows.size(); ++k) {
+    // The first test_fraction of a site's (shuffled) rows is its test set; the rest it trains on.
+    std::shuffle(rows[k].begin(), rows[k].end(), rng);
+    std::size_t n_test = static_cast<std::size_t>(spec.test_fraction * static_cast<double>(rows[k].size()));
+    SiteData& sd = sites_[static_cast<std::size_t>(spec.partition.sites[k])];
+    sd.test = pool.subset({rows[k].begin(), rows[k].begin() + static_cast<long>(n_test)});
+    sd.train = pool.subset({rows[k].begin() + static_cast<long>(n_test), rows[k].end()});
+    if (!pool.is_ratings())
+      sd.class_share = normalized(sd.train.class_histogram());
+    global_test_.append(sd.test);
+  }
+}
+
+const SiteData& Workload::site(int s, double now) {
+  while (next_drift_ < spec_.drift.size() && spec_.drift[next_drift_].at_s <= now) {
+    apply_drift(spec_.drift[next_drift_], next_drift_);
+    ++next_drift_;
+  }
+  return sites_[static_cast<std::size_t>(s)];
+}
+
+void Workload::apply_drift(const DriftEvent& e, std::size_t index) {
+  SiteData& sd = sites_[static_cast<std::size_t>(e.site)];
+  std::vector<double> share;
+  if (e.like_site >= 0) {
+    share = sites_[static_cast<std::size_t>(e.like_site)].class_share;
+  } else {
+    share = sd.class_share;
+    for (auto& x : share)
+      x *= 1 - e.share;
+    for (int c : e.add_classes)
+      share[static_cast<std::size_t>(c)] += e.share / static_cast<double>(e.add_classes.size());
+  }
+  sd.class_share = normalized(share);
+  // Fresh samples from the new distribution, seeded by the event so runs stay reproducible.
+  Rng rng(seed_ ^ (0x9e3779b97f4a7c15ULL * (index + 1)));
+  int n_train = static_cast<int>(sd.train.size()), n_test = static_cast<int>(sd.test.size());
+  sd.train = mixture_->sample(n_train, sd.class_share, rng);
+  sd.test = mixture_->sample(n_test, sd.class_share, rng);
+}
+
+std::unique_ptr<Model> Workload::make_model(std::uint64_t seed) const {
+  return geosim::make_model(spec_.model, spec_.shape(), seed);
+}
+
+} // namespace geosim

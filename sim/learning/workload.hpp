@@ -1,0 +1,83 @@
+#pragma once
+// A workload: a dataset generator, its partition over the platform's sites, per-site drift schedules,
+// a model, per-site and global test sets, and the size of a sample as raw data on the WAN.
+#include "sim/input.hpp"
+#include "sim/learning/generators.hpp"
+#include "sim/learning/model.hpp"
+#include "sim/platform.hpp"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace geosim {
+
+struct PartitionSpec {
+  std::string kind = "iid";    ///< iid, label_skew, dirichlet, natural
+  int classes_per_site = 2;    ///< label_skew
+  double alpha = 0.5;          ///< dirichlet concentration
+  std::string sizes = "equal"; ///< iid: equal or power_law
+  double power = 1.0;          ///< power_law: site k (in a seeded order) gets weight (k+1)^-power
+  std::vector<int> sites;      ///< platform sites that hold data
+};
+
+/// A change of one site's class distribution at a simulated time (mixture datasets).
+struct DriftEvent {
+  double at_s = 0;
+  int site = -1;
+  std::vector<int> add_classes; ///< these classes appear, taking `share` of the data
+  double share = 0.5;
+  int like_site = -1; ///< or: the site takes this site's distribution
+};
+
+struct WorkloadSpec {
+  std::string dataset = "mixture"; ///< synthetic, mixture, ratings
+  SyntheticSpec synthetic;
+  MixtureSpec mixture;
+  RatingsSpec ratings;
+  PartitionSpec partition;
+  std::vector<DriftEvent> drift; ///< sorted by time
+  ModelSpec model;
+  double test_fraction = 0.2;
+  double raw_bytes_per_sample = 0;
+
+  ModelShape shape() const;
+};
+
+/// Parses scenario.workload against the platform; throws InputError naming the field.
+WorkloadSpec parse_workload(Field& f, const PlatformSpec& platform);
+std::vector<std::string> dataset_kinds();
+std::vector<std::string> model_kinds();
+
+struct SiteData {
+  Dataset train;
+  Dataset test;                    ///< follows the site's current distribution
+  std::vector<double> class_share; ///< current class distribution (classification)
+};
+
+class Workload {
+public:
+  Workload(const WorkloadSpec& spec, int site_count, std::uint64_t seed);
+
+  const WorkloadSpec& spec() const { return spec_; }
+  /// The site's data as of simulated time `now`, drift applied. Sites without data have empty sets.
+  const SiteData& site(int s, double now);
+  bool holds_data(int s) const { return sites_[s].train.size() > 0; }
+  const Dataset& global_test() const { return global_test_; }
+  std::unique_ptr<Model> make_model(std::uint64_t seed) const;
+  /// Bytes of a site's training data shipped raw over the WAN.
+  double raw_bytes(int s) const { return spec_.raw_bytes_per_sample * static_cast<double>(sites_[s].train.size()); }
+
+private:
+  void apply_drift(const DriftEvent& e, std::size_t index);
+
+  WorkloadSpec spec_;
+  std::uint64_t seed_;
+  std::vector<SiteData> sites_;
+  Dataset global_test_;
+  std::optional<MixtureGenerator> mixture_;
+  std::size_t next_drift_ = 0;
+};
+
+} // namespace geosim
