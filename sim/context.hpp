@@ -1,7 +1,6 @@
 #pragma once
 // What a strategy's actors see at run time. Passed explicitly; geosim keeps no hidden globals.
 #include "sim/learning/workload.hpp"
-#include "sim/learning/workload.hpp"
 #include "sim/platform.hpp"
 #include "sim/recorder.hpp"
 #include "sim/scenario.hpp"
@@ -15,7 +14,7 @@ struct RunContext {
   const Platform& platform;
   Transport& transport;
   Recorder& recorder;
-  Workload* workload;  ///< null when the scenario has none
+  Workload* workload; ///< null when the scenario has none
 };
 
 } // namespace geosim

@@ -1,4 +1,5 @@
 // geosim command line: run scenarios, validate input files, list what is available, probe platforms.
+#include "sim/bench.hpp"
 #include "sim/input.hpp"
 #include "sim/probe.hpp"
 #include "sim/runner.hpp"
@@ -141,6 +142,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   probe->add_flag("--json", probe_as_json, "print JSON instead of matrices");
 
+  double bench_seconds = 1.0;
+  auto* bench = app.add_subcommand("bench", "host throughput of the model math (GFLOP/s against Eigen's GEMM)");
+  bench->add_option("--seconds", bench_seconds, "time per case")->check(CLI::PositiveNumber)->capture_default_str();
+
   try {
     std::reverse(rest.begin(), rest.end());
     app.parse(rest);
@@ -174,7 +179,13 @@ int main(int argc, char** argv) {
     }
     if (*list_cmd)
       return list(list_what);
+    if (*bench)
+      return run_bench(bench_seconds);
     if (*probe) {
+      if (probe_model == "ns-3")
+        input_error("--network-model", "",
+                    "CM02 or LV08: SimGrid 3.32's ns-3 binding delivers nothing across a router "
+                    "(see docs/network-models.md)");
       PlatformSpec p = load_platform_spec(probe_file);
       NetworkSpec net{probe_model, window};
       ProbeResult r = probe_platform(p, net, simgrid_args, bulk_bytes);

@@ -96,6 +96,10 @@ TEST_CASE("bad scenarios and platforms are rejected naming file and field with e
   SECTION("an unknown host") {
     expect_rejected(replace(kScenario, "b-w0", "b-w9"), kPlatform, "scenario.json", "strategy.flows[0].to");
   }
+  SECTION("ns-3, which cannot route through a site's switch") {
+    expect_rejected(replace(kScenario, "\"platform\"", "\"network\": {\"model\": \"ns-3\"}, \"platform\""), kPlatform,
+                    "scenario.json", "network.model: expected \"CM02\" or \"LV08\"");
+  }
   SECTION("a bad network model") {
     expect_rejected(replace(kScenario, "\"platform\"", "\"network\": {\"model\": \"LV99\"}, \"platform\""), kPlatform,
                     "scenario.json", "network.model: expected one of \"CM02\", \"LV08\", \"ns-3\"");

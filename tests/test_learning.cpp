@@ -51,7 +51,7 @@ TEST_CASE("softmax regression separates a well-separated mixture", "[learning]")
   Dataset train = mixture(spec, 3000, 1), test;
   Rng rng(2);
   auto m = make_model(model_spec("softmax"), {10, 5}, 1);
-  CHECK(m->evaluate(train).accuracy < 0.5);  // untrained: one class for all
+  CHECK(m->evaluate(train).accuracy < 0.5); // untrained: one class for all
   sgd(*m, train, 5, 32, 0.1, 3);
   MixtureGenerator* gen = nullptr;
   mixture(spec, 10, 1, &gen);
@@ -79,11 +79,11 @@ TEST_CASE("matrix factorization recovers a low-rank matrix to near its noise lev
   double rmse = m->evaluate(test).loss;
   INFO("RMSE before " << before << ", after " << rmse);
   CHECK(before > 0.9);
-  CHECK(rmse < 0.2);  // noise sd 0.1; ratings have unit scale
+  CHECK(rmse < 0.2); // noise sd 0.1; ratings have unit scale
 }
 
 TEST_CASE("an MLP beats softmax regression on a non-linear problem", "[learning]") {
-  MixtureSpec spec{2, 2, 4, 16.0, 0};  // two classes of four clusters each in the plane: not linearly separable
+  MixtureSpec spec{2, 2, 4, 16.0, 0}; // two classes of four clusters each in the plane: not linearly separable
   MixtureGenerator* gen = nullptr;
   Dataset train = mixture(spec, 4000, 7, &gen);
   Rng rng(8);
@@ -94,7 +94,7 @@ TEST_CASE("an MLP beats softmax regression on a non-linear problem", "[learning]
   sgd(*mlp, train, 40, 32, 0.05, 3);
   double lin = linear->evaluate(test).accuracy, deep = mlp->evaluate(test).accuracy;
   INFO("softmax " << lin << ", mlp " << deep);
-  CHECK(lin < 0.65);  // a line cannot split interleaved clusters
+  CHECK(lin < 0.65); // a line cannot split interleaved clusters
   CHECK(deep > lin + 0.2);
 }
 
@@ -115,7 +115,7 @@ TEST_CASE("a class slice carries those classes' predictions from one model to an
     Eigen::MatrixXd a = source->logits(data), b = target->logits(data);
     CHECK((a.row(1) - b.row(1)).norm() < 1e-12);
     CHECK((a.row(3) - b.row(3)).norm() < 1e-12);
-    CHECK((a.row(0) - b.row(0)).norm() > 1e-3);  // the others were not touched
+    CHECK((a.row(0) - b.row(0)).norm() > 1e-3); // the others were not touched
   }
 }
 
@@ -132,14 +132,15 @@ TEST_CASE("generators are deterministic from the seed", "[generators]") {
   Rng q1(1), q2(1), q3(2);
   auto ra = generate_ratings(rs, q1), rb = generate_ratings(rs, q2), rc = generate_ratings(rs, q3);
   REQUIRE(ra.size() == rb.size());
-  CHECK(std::equal(ra.ratings.begin(), ra.ratings.end(), rb.ratings.begin(),
-                   [](const Rating& x, const Rating& y) { return x.user == y.user && x.item == y.item && x.value == y.value; }));
+  CHECK(std::equal(ra.ratings.begin(), ra.ratings.end(), rb.ratings.begin(), [](const Rating& x, const Rating& y) {
+    return x.user == y.user && x.item == y.item && x.value == y.value;
+  }));
   CHECK(ra.size() != rc.size());
 }
 
 TEST_CASE("Synthetic(alpha, beta) has power-law device sizes and Sigma_jj = j^-1.2", "[generators]") {
   SyntheticSpec s;
-  s.iid = true;  // x ~ N(0, Sigma): feature variances are Sigma's diagonal
+  s.iid = true; // x ~ N(0, Sigma): feature variances are Sigma's diagonal
   s.devices = 200;
   std::vector<int> device;
   Rng rng(11);
@@ -148,11 +149,11 @@ TEST_CASE("Synthetic(alpha, beta) has power-law device sizes and Sigma_jj = j^-1
   for (int k : device)
     counts[k] += 1;
   std::sort(counts.begin(), counts.end());
-  CHECK(counts.front() >= 50);  // lognormal(4, 2) + 50
+  CHECK(counts.front() >= 50); // lognormal(4, 2) + 50
   double median = counts[counts.size() / 2];
-  CHECK(median > 50 + 0.6 * std::exp(4.0));  // the lognormal's median is e^4 ~ 55
+  CHECK(median > 50 + 0.6 * std::exp(4.0)); // the lognormal's median is e^4 ~ 55
   CHECK(median < 50 + 1.6 * std::exp(4.0));
-  CHECK(counts.back() > 10 * median);  // heavy tail
+  CHECK(counts.back() > 10 * median); // heavy tail
   for (int j : {0, 9, 59}) {
     double var = d.X.row(j).squaredNorm() / static_cast<double>(d.X.cols());
     double expected = std::pow(j + 1.0, -1.2);

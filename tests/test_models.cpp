@@ -110,31 +110,31 @@ double naive_dense_gradient_flops(const std::vector<int>& sizes, int B) {
     for (int s = 0; s < B; ++s)
       for (int o = 0; o < sizes[l + 1]; ++o) {
         for (int i = 0; i < sizes[l]; ++i)
-          f += 2;                   // acc += w * a
-        f += 1;                     // + bias
-        f += (l + 1 < L) ? 1 : 0;   // ReLU
+          f += 2;                 // acc += w * a
+        f += 1;                   // + bias
+        f += (l + 1 < L) ? 1 : 0; // ReLU
       }
   for (int s = 0; s < B; ++s)
     for (int c = 0; c < C; ++c)
-      f += 5;  // max, subtract, exp, sum, divide
-  f += B;      // p[y] -= 1
-  f += C * B;  // divide by B
+      f += 5; // max, subtract, exp, sum, divide
+  f += B;     // p[y] -= 1
+  f += C * B; // divide by B
   for (int l = L - 1; l >= 0; --l) {
     for (int o = 0; o < sizes[l + 1]; ++o)
       for (int i = 0; i < sizes[l]; ++i) {
         for (int s = 0; s < B; ++s)
-          f += 2;  // dW += g * a
-        f += 2;    // + l2 * w
+          f += 2; // dW += g * a
+        f += 2;   // + l2 * w
       }
     for (int o = 0; o < sizes[l + 1]; ++o)
       for (int s = 0; s < B; ++s)
-        f += 1;  // db += g
+        f += 1; // db += g
     if (l > 0)
       for (int i = 0; i < sizes[l]; ++i)
         for (int s = 0; s < B; ++s) {
           for (int o = 0; o < sizes[l + 1]; ++o)
-            f += 2;  // back-propagated g += w * g
-          f += 1;    // ReLU mask
+            f += 2; // back-propagated g += w * g
+          f += 1;   // ReLU mask
         }
   }
   return f;
@@ -147,10 +147,10 @@ double naive_dense_evaluate_flops(const std::vector<int>& sizes, int n) {
     f += static_cast<double>(n) * sizes[l + 1] * (2.0 * sizes[l] + 1 + (l + 1 < L ? 1 : 0));
   for (int s = 0; s < n; ++s) {
     for (int c = 0; c < C; ++c)
-      f += 4;  // max (and argmax), subtract, exp, sum
-    f += 1;    // log
-    f += 3;    // loss += log_sum - (z_y - max)
-    f += 1;    // correct += (argmax == y)
+      f += 4; // max (and argmax), subtract, exp, sum
+    f += 1;   // log
+    f += 3;   // loss += log_sum - (z_y - max)
+    f += 1;   // correct += (argmax == y)
   }
   return f;
 }

@@ -29,7 +29,8 @@ int classes_present(const Dataset& d) {
 TEST_CASE("label skew gives each data site its k classes; the hub holds none", "[workload]") {
   auto p = edge();
   auto spec = parse(R"({"dataset": {"kind": "mixture", "classes": 10, "dims": 5, "samples": 4000},
-    "model": {"kind": "softmax"}, "partition": {"kind": "label_skew", "classes_per_site": 2, "sites": "edge"}})", p);
+    "model": {"kind": "softmax"}, "partition": {"kind": "label_skew", "classes_per_site": 2, "sites": "edge"}})",
+                    p);
   REQUIRE(spec.partition.sites.size() == 20);
   Workload w(spec, 21, 1);
   CHECK_FALSE(w.holds_data(0));
@@ -44,10 +45,11 @@ TEST_CASE("Dirichlet partitions skew more as alpha shrinks", "[workload]") {
   auto p = edge();
   auto skew = [&](double alpha) {
     auto spec = parse(R"({"dataset": {"kind": "mixture", "classes": 10, "dims": 5, "samples": 6000},
-      "model": {"kind": "softmax"}, "partition": {"kind": "dirichlet", "alpha": )" + std::to_string(alpha) +
-                          R"(, "sites": "edge"}})", p);
+      "model": {"kind": "softmax"}, "partition": {"kind": "dirichlet", "alpha": )" +
+                          std::to_string(alpha) + R"(, "sites": "edge"}})",
+                      p);
     Workload w(spec, 21, 3);
-    double top = 0;  // mean share of each site's most common class
+    double top = 0; // mean share of each site's most common class
     for (int s = 1; s <= 20; ++s) {
       auto share = w.site(s, 0).class_share;
       top += *std::max_element(share.begin(), share.end()) / 20;
@@ -60,7 +62,8 @@ TEST_CASE("Dirichlet partitions skew more as alpha shrinks", "[workload]") {
 TEST_CASE("natural partitions keep Synthetic's devices together; power-law sizes are unequal", "[workload]") {
   auto p = edge();
   auto natural = parse(R"({"dataset": {"kind": "synthetic", "devices": 20}, "model": {"kind": "softmax"},
-                           "partition": {"kind": "natural", "sites": "edge"}, "test_fraction": 0.1})", p);
+                           "partition": {"kind": "natural", "sites": "edge"}, "test_fraction": 0.1})",
+                       p);
   Workload w(natural, 21, 2);
   std::size_t total = 0, largest = 0, smallest = SIZE_MAX;
   for (int s = 1; s <= 20; ++s) {
@@ -72,7 +75,8 @@ TEST_CASE("natural partitions keep Synthetic's devices together; power-law sizes
   CHECK(smallest >= 50);
   CHECK(largest > 3 * smallest);
   auto power = parse(R"({"dataset": {"kind": "ratings", "users": 100, "items": 80}, "model": {"kind": "mf"},
-                         "partition": {"kind": "iid", "sizes": "power_law", "power": 1.5}})", p);
+                         "partition": {"kind": "iid", "sizes": "power_law", "power": 1.5}})",
+                     p);
   Workload r(power, 21, 2);
   std::vector<std::size_t> sizes;
   for (int s = 0; s < 21; ++s)
@@ -85,15 +89,16 @@ TEST_CASE("drift changes a site's data and test set at its time, and trends trav
   auto spec = parse(R"({"dataset": {"kind": "mixture", "classes": 6, "dims": 4, "samples": 3000},
     "model": {"kind": "softmax"}, "partition": {"kind": "label_skew", "classes_per_site": 1, "sites": "edge"},
     "drift": [{"trend": {"classes": [5], "sites": ["edge-01", "edge-02"], "start_s": 100, "every_s": 50}},
-              {"at_s": 300, "site": "edge-03", "like_site": "edge-01"}]})", p);
+              {"at_s": 300, "site": "edge-03", "like_site": "edge-01"}]})",
+                    p);
   REQUIRE(spec.drift.size() == 3);
   Workload w(spec, 21, 4);
   int e1 = p.site_index("edge-01"), e2 = p.site_index("edge-02"), e3 = p.site_index("edge-03");
   auto share5 = [&](int s, double t) { return w.site(s, t).class_share[5]; };
   CHECK(share5(e1, 0) == 0);
   CHECK(share5(e1, 100) == Approx(0.5));
-  CHECK(w.site(e1, 100).test.class_histogram()[5] > 0);  // the local test set follows the new distribution
-  CHECK(share5(e2, 120) == 0);                            // the trend has not reached edge-02 yet
+  CHECK(w.site(e1, 100).test.class_histogram()[5] > 0); // the local test set follows the new distribution
+  CHECK(share5(e2, 120) == 0);                          // the trend has not reached edge-02 yet
   CHECK(share5(e2, 150) == Approx(0.5));
   CHECK(w.site(e3, 300).class_share == w.site(e1, 300).class_share);
 }
