@@ -1,0 +1,62 @@
+#include "sim/training.hpp"
+
+#include <simgrid/s4u.hpp>
+
+#include <numeric>
+
+namespace sg4 = simgrid::s4u;
+
+namespace geosim {
+
+void charge_flops(double flops) {
+  if (flops <= 0)
+    return;
+  sg4::Host* host = sg4::this_actor::get_host();
+  sg4::this_actor::thread_execute(host, flops, host->get_core_count());
+}
+
+long long train_epochs(Model& model, const Dataset& data, int epochs, int batch, double lr, Rng& rng) {
+  std::size_t n = data.size();
+  if (n == 0)
+    return 0;
+  std::size_t step = batch <= 0 ? n : static_cast<std::size_t>(batch);
+  std::vector<int> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  double flops = 0;
+  long long steps = 0;
+  for (int e = 0; e < epochs; ++e) {
+    std::shuffle(order.begin(), order.end(), rng);
+    for (std::size_t at = 0; at < n; at += step) {
+      Dataset b = data.subset(
+          {order.begin() + static_cast<long>(at), order.begin() + static_cast<long>(std::min(n, at + step))});
+      Update g = model.gradient(b);
+      model.apply(g, -lr);
+      flops += model.gradient_flops(b) + model.apply_flops(g);
+      ++steps;
+    }
+  }
+  charge_flops(flops);
+  return steps;
+}
+
+} // namespace geosim
+
+#include "sim/scenario.hpp"
+
+namespace geosim {
+
+TrainingParams parse_training(Field& f, TrainingParams d) {
+  d.lr = f.number_or("lr", d.lr, 0, std::numeric_limits<double>::infinity(), true);
+  d.batch = static_cast<int>(f.integer_or("batch", d.batch, 0, 100000000));
+  d.local_epochs = static_cast<int>(f.integer_or("local_epochs", d.local_epochs, 1, 100000));
+  return d;
+}
+
+void require_learning_setup(const Field& params, const Scenario& sc, const std::string& strategy) {
+  if (!sc.workload)
+    input_error(params.file(), "workload", "a workload (strategy " + strategy + " learns a model)");
+  if (!sc.stop.bounded())
+    input_error(params.file(), "stop", "max_sim_time_s or max_iterations (a learning run needs a bound)");
+}
+
+} // namespace geosim

@@ -1,0 +1,43 @@
+#pragma once
+// Local training inside an actor: the model math is really done, and its counted flops are charged to
+// the actor's host so that simulated compute time = flops / host speed.
+#include "sim/learning/generators.hpp"
+#include "sim/learning/model.hpp"
+
+namespace geosim {
+
+/// Charges `flops` to the calling actor's host, spread over all its cores.
+void charge_flops(double flops);
+
+/// E epochs of minibatch SGD over `data` (batch 0 = the whole set, one step per epoch), shuffled with
+/// `rng`; charges the gradient and update flops. Returns the number of steps taken.
+long long train_epochs(Model& model, const Dataset& data, int epochs, int batch, double lr, Rng& rng);
+
+} // namespace geosim
+
+#include "sim/input.hpp"
+
+namespace geosim {
+
+struct Scenario;
+
+/// Hyper-parameters of local SGD shared by the learning strategies.
+struct TrainingParams {
+  double lr = 0.01;
+  int batch = 10; ///< 0: full batch
+  int local_epochs = 1;
+};
+TrainingParams parse_training(Field& params, TrainingParams defaults = {});
+
+/// Learning strategies need a workload and a bound on the run; this checks both, naming the strategy.
+void require_learning_setup(const Field& params, const Scenario& scenario, const std::string& strategy);
+
+/// A model's parameters as a message: the whole model, dense, at its wire precision.
+struct ModelMessage {
+  Eigen::VectorXd params;
+  double samples = 0; ///< the sender's training-set size (FedAvg's n_k); travels in the round's header
+  int value_bytes = 4;
+  double wire_bytes() const { return static_cast<double>(params.size()) * value_bytes; }
+};
+
+} // namespace geosim

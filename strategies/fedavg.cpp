@@ -1,0 +1,118 @@
+// fedavg: federated averaging (McMahan et al., AISTATS 2017). Each round the server sends the global
+// model to m = max(C * K, 1) clients picked at random; each trains E local epochs with batch B and
+// sends its model back; the server averages them weighted by the clients' sample counts.
+#include "sim/context.hpp"
+#include "sim/strategy.hpp"
+#include "sim/training.hpp"
+
+#include <fmt/format.h>
+
+namespace sg4 = simgrid::s4u;
+
+namespace geosim {
+namespace {
+
+constexpr double kStopBytes = 8; // a round number meaning "no more rounds"
+
+class FedAvg : public Strategy {
+public:
+  FedAvg(Field& p, const Scenario& sc) {
+    require_learning_setup(p, sc, "fedavg");
+    training_ = parse_training(p);
+    fraction_ = p.number_or("fraction", 0.1, 0, 1, true);
+    const PlatformSpec& plat = sc.platform;
+    server_site_ = 0;
+    for (int s = 0; s < static_cast<int>(plat.sites.size()); ++s)
+      if (plat.sites[s].kind == "dc") {
+        server_site_ = s;
+        break;
+      }
+    if (auto f = p.maybe("server_site")) {
+      server_site_ = plat.site_index(f->string());
+      if (server_site_ < 0)
+        f->fail("the name of a site of this platform");
+    }
+    clients_ = sc.workload->partition.sites;
+  }
+
+  void deploy(RunContext& ctx) override {
+    sg4::Host* server_host = ctx.platform.servers[server_site_].empty() ? ctx.platform.workers[server_site_][0]
+                                                                        : ctx.platform.servers[server_site_][0];
+    Endpoint server{"fedavg-server", server_host};
+    std::vector<Endpoint> clients;
+    for (int s : clients_)
+      clients.push_back({fmt::format("fedavg-client-{}", ctx.platform.site_name(s)), ctx.platform.workers[s][0]});
+    for (std::size_t k = 0; k < clients.size(); ++k)
+      sg4::Actor::create("client", clients[k].host,
+                         [this, &ctx, server, me = clients[k], site = clients_[k]] { client(ctx, me, server, site); });
+    sg4::Actor::create("server", server_host, [this, &ctx, server, clients] { this->server(ctx, server, clients); });
+  }
+
+private:
+  void client(RunContext& ctx, const Endpoint& me, const Endpoint& server, int site) {
+    auto model = ctx.workload->make_model(static_cast<std::uint64_t>(ctx.scenario.seed));
+    Rng rng(static_cast<std::uint64_t>(ctx.scenario.seed) * 7919 + static_cast<std::uint64_t>(site));
+    while (true) {
+      auto env = ctx.transport.recv(me.mailbox);
+      if (env->kind == "stop")
+        return;
+      model->parameters() = env->as<ModelMessage>().params;
+      const Dataset& data = ctx.workload->site(site, sg4::Engine::get_clock()).train;
+      train_epochs(*model, data, training_.local_epochs, training_.batch, training_.lr, rng);
+      ctx.transport.send(server, "update",
+                         ModelMessage{model->parameters(), static_cast<double>(data.size()), model->value_bytes});
+    }
+  }
+
+  void server(RunContext& ctx, const Endpoint& me, const std::vector<Endpoint>& clients) {
+    auto model = ctx.workload->make_model(static_cast<std::uint64_t>(ctx.scenario.seed));
+    std::size_t m = std::max<std::size_t>(1, static_cast<std::size_t>(fraction_ * static_cast<double>(clients.size())));
+    Rng rng(static_cast<std::uint64_t>(ctx.scenario.seed));
+    std::vector<std::size_t> order(clients.size());
+    std::iota(order.begin(), order.end(), 0);
+    record(ctx, *model, 0);
+    for (long long round = 1; !ctx.recorder.should_stop(round - 1); ++round) {
+      std::shuffle(order.begin(), order.end(), rng);
+      std::vector<sg4::CommPtr> sends;
+      for (std::size_t k = 0; k < m; ++k)
+        sends.push_back(
+            ctx.transport.isend(clients[order[k]], "model", ModelMessage{model->parameters(), 0, model->value_bytes}));
+      sg4::Comm::wait_all(sends);
+      // Average weighted by n_k; summing in client order keeps rounding identical run after run.
+      std::map<std::string, ModelMessage> replies;
+      for (std::size_t k = 0; k < m; ++k) {
+        auto env = ctx.transport.recv(me.mailbox);
+        replies.emplace(env->from->get_name(), env->as<ModelMessage>());
+      }
+      Eigen::VectorXd sum = Eigen::VectorXd::Zero(model->parameters().size());
+      double total = 0;
+      for (const auto& [name, r] : replies) {
+        sum += r.samples * r.params;
+        total += r.samples;
+      }
+      model->parameters() = sum / std::max(total, 1.0);
+      charge_flops(static_cast<double>(m * model->size()) * 2 + static_cast<double>(model->size()));
+      ctx.recorder.set_iterations(round);
+      record(ctx, *model, round);
+    }
+    for (const auto& c : clients)
+      ctx.transport.send(c, "stop", Opaque{kStopBytes});
+  }
+
+  static void record(RunContext& ctx, const Model& model, long long round) {
+    Metrics g = model.evaluate(ctx.workload->global_test());
+    ctx.recorder.sample("global", round, g.loss, g.accuracy);
+  }
+
+  TrainingParams training_;
+  double fraction_ = 0.1;
+  int server_site_ = 0;
+  std::vector<int> clients_;
+};
+
+const StrategyRegistration reg{{"fedavg",
+                                "federated averaging: fraction C of clients per round, E local epochs, batch B",
+                                [](Field& p, const Scenario& sc) { return std::make_shared<FedAvg>(p, sc); }}};
+
+} // namespace
+} // namespace geosim

@@ -1,0 +1,49 @@
+// Learning strategies run end to end in the geosim binary: byte counts, traffic shape and learning.
+#include "tests/helpers.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace geosim::test;
+
+namespace {
+nlohmann::json run(const std::string& scenario, const std::string& label, const std::string& extra = "") {
+  auto out = temp_dir(label);
+  auto r = run_geosim("run -q " + data(scenario) + " -o " + out.string() + " " + extra);
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  return read_json(out / label / "summary.json");
+}
+} // namespace
+
+TEST_CASE("fedavg moves exactly 2 x m x model bytes over the WAN per round", "[strategies][fedavg]") {
+  auto s = run("fedavg-small.json", "fedavg");
+  // softmax 5 -> 3: (5 + 1) x 3 parameters of 4 bytes. m = max(0.67 x 3, 1) = 2 clients a round, all
+  // behind the WAN from the hub; after the last round each of the 3 clients gets an 8-byte stop.
+  const double model_bytes = 18 * 4;
+  CHECK(s["iterations"] == 3);
+  CHECK(s["bytes"]["wan"].get<double>() == 3 * 2 * 2 * model_bytes + 3 * 8);
+  CHECK(s["bytes"]["lan"].get<double>() == 0);
+  CHECK(s["bytes"]["by_site_pair"]["hub->c1"].get<double>() + s["bytes"]["by_site_pair"]["hub->c2"].get<double>() +
+            s["bytes"]["by_site_pair"]["hub->c3"].get<double>() ==
+        3 * 2 * model_bytes + 3 * 8);
+}
+
+TEST_CASE("fedavg learns: global accuracy rises over the rounds", "[strategies][fedavg]") {
+  auto out = temp_dir("fedavg-learn");
+  REQUIRE(
+      run_geosim("run -q " + data("fedavg-small.json") + " --set stop.max_iterations=10 -o " + out.string()).status ==
+      0);
+  auto s = read_json(out / "fedavg" / "summary.json");
+  CHECK(s["final"]["accuracy"].get<double>() > 0.9);
+  auto csv = read_text(out / "fedavg" / "convergence.csv");
+  CHECK(csv.find("0,fedavg,global,0,") != std::string::npos); // the untrained model is sampled at time 0
+}
+
+TEST_CASE("fedavg stops at its accuracy target and reports the time", "[strategies][fedavg]") {
+  auto s = run("fedavg-small.json", "fedavg", "--set stop.max_iterations=50 --set stop.target_accuracy=0.8");
+  CHECK(s["reached_target"] == true);
+  CHECK(s["iterations"].get<int>() < 50);
+  // The run ends once the stop messages have crossed the WAN, a little after the target was met.
+  CHECK(s["time_to_target_s"].get<double>() > 0);
+  CHECK(s["time_to_target_s"].get<double>() < s["sim_time_s"].get<double>());
+}
