@@ -95,8 +95,10 @@ private:
       ctx.recorder.set_iterations(round);
       record(ctx, *model, round);
     }
+    std::vector<sg4::CommPtr> stops;
     for (const auto& c : clients)
-      ctx.transport.send(c, "stop", Opaque{kStopBytes});
+      stops.push_back(ctx.transport.isend(c, "stop", Opaque{kStopBytes}));
+    sg4::Comm::wait_all(stops);
   }
 
   static void record(RunContext& ctx, const Model& model, long long round) {

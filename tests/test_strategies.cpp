@@ -47,3 +47,22 @@ TEST_CASE("fedavg stops at its accuracy target and reports the time", "[strategi
   CHECK(s["time_to_target_s"].get<double>() > 0);
   CHECK(s["time_to_target_s"].get<double>() < s["sim_time_s"].get<double>());
 }
+
+TEST_CASE("isolated moves no bytes at all and judges each site on its own data", "[strategies][isolated]") {
+  auto out = temp_dir("isolated");
+  auto r =
+      run_geosim("run -q " + data("fedavg-small.json") +
+                 " --set 'strategy={\"name\": \"isolated\", \"local_epochs\": 1, \"lr\": 0.1}' -o " + out.string());
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  auto s = read_json(out / "isolated" / "summary.json");
+  CHECK(s["bytes"]["wan"].get<double>() == 0);
+  CHECK(s["bytes"]["lan"].get<double>() == 0);
+  CHECK(s["iterations"] == 3);
+  CHECK(s["final"]["accuracy"].get<double>() > 0.8);
+  auto csv = read_text(out / "isolated" / "convergence.csv");
+  for (const char* site : {",c1,3,", ",c2,3,", ",c3,3,", ",global,3,"})
+    CHECK(csv.find(site) != std::string::npos);
+  // Training takes simulated time: the flops of 3 epochs on a 1 GFlop/s host are charged.
+  CHECK(s["sim_time_s"].get<double>() > 0);
+}

@@ -1,0 +1,70 @@
+// isolated: every data site trains its own model on its own data and never talks to another site.
+// Each site is judged on its own local test set; the global figure is the mean of the sites' figures,
+// weighted by their test-set sizes, taken when the last site finishes each iteration.
+#include "sim/context.hpp"
+#include "sim/strategy.hpp"
+#include "sim/training.hpp"
+
+namespace sg4 = simgrid::s4u;
+
+namespace geosim {
+namespace {
+
+class Isolated : public Strategy {
+public:
+  Isolated(Field& p, const Scenario& sc) {
+    require_learning_setup(p, sc, "isolated");
+    training_ = parse_training(p);
+    sites_ = sc.workload->partition.sites;
+  }
+
+  void deploy(RunContext& ctx) override {
+    reports_.clear();
+    for (int s : sites_)
+      sg4::Actor::create("learner", ctx.platform.workers[s][0], [this, &ctx, s] { learn(ctx, s); });
+  }
+
+private:
+  struct Report {
+    std::size_t sites = 0;
+    double weight = 0, loss = 0, accuracy = 0;
+  };
+
+  void learn(RunContext& ctx, int site) {
+    auto model = ctx.workload->make_model(static_cast<std::uint64_t>(ctx.scenario.seed));
+    Rng rng(static_cast<std::uint64_t>(ctx.scenario.seed) * 7919 + static_cast<std::uint64_t>(site));
+    evaluate(ctx, *model, site, 0);
+    for (long long k = 1; !ctx.recorder.should_stop(k - 1); ++k) {
+      const SiteData& data = ctx.workload->site(site, sg4::Engine::get_clock());
+      train_epochs(*model, data.train, training_.local_epochs, training_.batch, training_.lr, rng);
+      evaluate(ctx, *model, site, k);
+    }
+  }
+
+  void evaluate(RunContext& ctx, const Model& model, int site, long long k) {
+    const Dataset& test = ctx.workload->site(site, sg4::Engine::get_clock()).test;
+    Metrics m = model.evaluate(test);
+    ctx.recorder.sample(ctx.platform.site_name(site), k, m.loss, m.accuracy);
+    Report& r = reports_[k];
+    double w = static_cast<double>(test.size());
+    r.sites++;
+    r.weight += w;
+    r.loss += w * m.loss;
+    r.accuracy += w * m.accuracy;
+    if (r.sites == sites_.size()) {
+      ctx.recorder.set_iterations(k);
+      ctx.recorder.sample("global", k, r.loss / r.weight, r.accuracy / r.weight);
+      reports_.erase(k);
+    }
+  }
+
+  TrainingParams training_;
+  std::vector<int> sites_;
+  std::map<long long, Report> reports_; ///< iterations some but not all sites have finished
+};
+
+const StrategyRegistration reg{{"isolated", "every site trains its own model on its own data; no WAN traffic",
+                                [](Field& p, const Scenario& sc) { return std::make_shared<Isolated>(p, sc); }}};
+
+} // namespace
+} // namespace geosim
