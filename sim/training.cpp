@@ -1,5 +1,7 @@
 #include "sim/training.hpp"
 
+#include "sim/scenario.hpp"
+
 #include <simgrid/s4u.hpp>
 
 #include <numeric>
@@ -38,12 +40,6 @@ long long train_epochs(Model& model, const Dataset& data, int epochs, int batch,
   charge_flops(flops);
   return steps;
 }
-
-} // namespace geosim
-
-#include "sim/scenario.hpp"
-
-namespace geosim {
 
 TrainingParams parse_training(Field& f, TrainingParams d) {
   d.lr = f.number_or("lr", d.lr, 0, std::numeric_limits<double>::infinity(), true);

@@ -1,6 +1,7 @@
 #pragma once
 // Local training inside an actor: the model math is really done, and its counted flops are charged to
 // the actor's host so that simulated compute time = flops / host speed.
+#include "sim/input.hpp"
 #include "sim/learning/generators.hpp"
 #include "sim/learning/model.hpp"
 
@@ -12,12 +13,6 @@ void charge_flops(double flops);
 /// E epochs of minibatch SGD over `data` (batch 0 = the whole set, one step per epoch), shuffled with
 /// `rng`; charges the gradient and update flops. Returns the number of steps taken.
 long long train_epochs(Model& model, const Dataset& data, int epochs, int batch, double lr, Rng& rng);
-
-} // namespace geosim
-
-#include "sim/input.hpp"
-
-namespace geosim {
 
 struct Scenario;
 
