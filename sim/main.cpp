@@ -133,7 +133,7 @@ int main(int argc, char** argv) {
   bool probe_as_json = false;
   auto* probe = app.add_subcommand("probe", "simulated iperf: bandwidth and RTT between every pair of sites");
   probe->add_option("platform", probe_file, "platform JSON file")->required();
-  probe->add_option("--network-model", probe_model, "CM02, LV08 or ns-3")
+  probe->add_option("--network-model", probe_model, "CM02 or LV08 (ns-3 is refused: see docs/network-models.md)")
       ->check(CLI::IsMember({"CM02", "LV08", "ns-3"}))
       ->capture_default_str();
   probe->add_option("--tcp-window", window, "TCP window in bytes (SimGrid's network/TCP-gamma)")->capture_default_str();
@@ -183,9 +183,7 @@ int main(int argc, char** argv) {
       return run_bench(bench_seconds);
     if (*probe) {
       if (probe_model == "ns-3")
-        input_error("--network-model", "",
-                    "CM02 or LV08: SimGrid 3.32's ns-3 binding delivers nothing across a router "
-                    "(see docs/network-models.md)");
+        input_error("--network-model", "", fmt::format("CM02 or LV08 ({})", kNs3Refusal));
       PlatformSpec p = load_platform_spec(probe_file);
       NetworkSpec net{probe_model, window};
       ProbeResult r = probe_platform(p, net, simgrid_args, bulk_bytes);

@@ -50,6 +50,10 @@ struct Scenario {
   std::string reference; ///< label that comparison ratios are taken against
 };
 
+/// Why geosim refuses the ns-3 network model (one reason, shared by scenarios and probe).
+inline const char* const kNs3Refusal = "SimGrid 3.32's ns-3 binding delivers nothing across a router, and every geosim "
+                                       "site routes through its switch; see docs/network-models.md";
+
 /// Applies "--set a.b.0.c=value" overrides to a raw scenario document. The value is parsed as JSON when
 /// it is valid JSON, otherwise taken as a string.
 void apply_override(json& doc, const std::string& assignment, const std::string& file);
