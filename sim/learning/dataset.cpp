@@ -20,20 +20,6 @@ Dataset Dataset::subset(const std::vector<int>& rows) const {
   return out;
 }
 
-void Dataset::append(const Dataset& other) {
-  if (is_ratings()) {
-    ratings.insert(ratings.end(), other.ratings.begin(), other.ratings.end());
-    return;
-  }
-  Eigen::MatrixXd joined(other.X.rows(), X.cols() + other.X.cols());
-  if (X.cols() > 0)
-    joined << X, other.X;
-  else
-    joined = other.X;
-  X = std::move(joined);
-  y.insert(y.end(), other.y.begin(), other.y.end());
-}
-
 std::vector<double> Dataset::class_histogram() const {
   std::vector<double> h(classes, 0.0);
   for (int label : y)

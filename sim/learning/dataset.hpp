@@ -26,8 +26,6 @@ struct Dataset {
 
   /// The samples at the given positions, in that order.
   Dataset subset(const std::vector<int>& rows) const;
-  /// Appends another dataset of the same kind and shape.
-  void append(const Dataset& other);
   /// Count of samples per class (classification only).
   std::vector<double> class_histogram() const;
 };

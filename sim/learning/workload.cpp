@@ -290,18 +290,19 @@ Workload::Workload(const WorkloadSpec& spec, int site_count, std::uint64_t seed)
     pool = generate_ratings(spec.ratings, rng);
   }
   auto rows = partition_rows(spec.partition, pool, device, rng);
-  global_test_.classes = pool.classes;
+  std::vector<int> test_rows;
   for (std::size_t k = 0; k < rows.size(); ++k) {
     // The first test_fraction of a site's (shuffled) rows is its test set; the rest it trains on.
     std::shuffle(rows[k].begin(), rows[k].end(), rng);
     std::size_t n_test = static_cast<std::size_t>(spec.test_fraction * static_cast<double>(rows[k].size()));
     SiteData& sd = sites_[static_cast<std::size_t>(spec.partition.sites[k])];
+    test_rows.insert(test_rows.end(), rows[k].begin(), rows[k].begin() + static_cast<long>(n_test));
     sd.test = pool.subset({rows[k].begin(), rows[k].begin() + static_cast<long>(n_test)});
     sd.train = pool.subset({rows[k].begin() + static_cast<long>(n_test), rows[k].end()});
     if (!pool.is_ratings())
       sd.class_share = normalized(sd.train.class_histogram());
-    global_test_.append(sd.test);
   }
+  global_test_ = pool.subset(test_rows); // every site's test rows, site by site
 }
 
 const SiteData& Workload::site(int s, double now) {
