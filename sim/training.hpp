@@ -7,6 +7,11 @@
 
 namespace geosim {
 
+/// The random stream of one site's learner (batch order): distinct per site, fixed by the scenario seed.
+inline Rng site_rng(long long seed, int site) {
+  return Rng(static_cast<std::uint64_t>(seed) * 7919 + static_cast<std::uint64_t>(site));
+}
+
 /// Charges `flops` to the calling actor's host, spread over all its cores.
 void charge_flops(double flops);
 

@@ -51,7 +51,7 @@ public:
 private:
   void client(RunContext& ctx, const Endpoint& me, const Endpoint& server, int site) {
     auto model = ctx.workload->make_model(static_cast<std::uint64_t>(ctx.scenario.seed));
-    Rng rng(static_cast<std::uint64_t>(ctx.scenario.seed) * 7919 + static_cast<std::uint64_t>(site));
+    Rng rng = site_rng(ctx.scenario.seed, site);
     while (true) {
       auto env = ctx.transport.recv(me.mailbox);
       if (env->kind == "stop")

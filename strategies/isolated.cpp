@@ -32,7 +32,7 @@ private:
 
   void learn(RunContext& ctx, int site) {
     auto model = ctx.workload->make_model(static_cast<std::uint64_t>(ctx.scenario.seed));
-    Rng rng(static_cast<std::uint64_t>(ctx.scenario.seed) * 7919 + static_cast<std::uint64_t>(site));
+    Rng rng = site_rng(ctx.scenario.seed, site);
     evaluate(ctx, *model, site, 0);
     for (long long k = 1; !ctx.recorder.should_stop(k - 1); ++k) {
       const SiteData& data = ctx.workload->site(site, sg4::Engine::get_clock());

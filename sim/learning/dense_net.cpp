@@ -1,7 +1,7 @@
 // Dense networks: multinomial logistic (softmax) regression is the network with no hidden layer; the
 // MLP adds one or two ReLU hidden layers. Loss: mean cross-entropy plus (l2 / 2) * ||W||^2 over weights.
 #include "sim/learning/model.hpp"
-#include "sim/learning/softmax.hpp"
+#include "sim/learning/softmax_layer.hpp"
 
 #include <random>
 

@@ -1,4 +1,4 @@
-#include "sim/learning/softmax.hpp"
+#include "sim/learning/softmax_layer.hpp"
 
 #include <cmath>
 #include <stdexcept>
