@@ -4,6 +4,7 @@
 #include "sim/learning/workload.hpp"
 #include "sim/scenario.hpp"
 #include "tests/helpers.hpp"
+#include "tests/model_fixtures.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -67,13 +68,7 @@ TEST_CASE("matrix factorization recovers a low-rank matrix to near its noise lev
   for (int i = 0; i < static_cast<int>(all.size()); ++i)
     (i % 10 == 0 ? test_rows : train_rows).push_back(i);
   Dataset train = all.subset(train_rows), test = all.subset(test_rows);
-  ModelSpec ms = model_spec("mf");
-  ms.rank = 4;
-  ms.l2 = 0.01;
-  ModelShape shape;
-  shape.users = 200;
-  shape.items = 150;
-  auto m = make_model(ms, shape, 1);
+  auto m = geosim::test::mf_model(200, 150, 4, 0.01, ModelSpec{}.init_scale, 1);
   double before = m->evaluate(test).loss;
   sgd(*m, train, 60, 16, 0.5, 2);
   double rmse = m->evaluate(test).loss;

@@ -1,6 +1,7 @@
 // Models: gradients against finite differences, flop counts against an independent count, learning on
 // problems with known answers, and class slices.
 #include "sim/learning/model.hpp"
+#include "tests/model_fixtures.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -82,15 +83,7 @@ TEST_CASE("gradients match finite differences", "[models]") {
     CHECK(gradient_error(*m, cls) < 1e-5);
   }
   SECTION("matrix factorization (sparse)") {
-    ModelSpec spec;
-    spec.kind = "mf";
-    spec.l2 = 0.05;
-    spec.rank = 3;
-    spec.init_scale = 0.5;
-    ModelShape shape;
-    shape.users = 5;
-    shape.items = 4;
-    auto m = make_model(spec, shape, 3);
+    auto m = geosim::test::mf_model(5, 4, 3, 0.05, 0.5, 3);
     Dataset r = random_ratings(5, 4, 12, 2);
     Update u = m->gradient(r);
     CHECK_FALSE(u.dense);
@@ -173,13 +166,8 @@ TEST_CASE("flop counts match an independent count", "[models][flops]") {
     CHECK(m->apply_flops(m->gradient(cls)) == 2.0 * static_cast<double>(m->size()));
   }
   SECTION("matrix factorization") {
-    ModelSpec spec;
-    spec.kind = "mf";
-    spec.rank = 3;
-    ModelShape shape;
-    shape.users = 4;
-    shape.items = 4;
-    auto m = make_model(spec, shape, 1);
+    ModelSpec defaults;
+    auto m = geosim::test::mf_model(4, 4, 3, defaults.l2, defaults.init_scale, 1);
     Dataset r = random_ratings(4, 4, 6, 1);
     // Per rating: dot product 2r, error 1; per factor err * x, l2 * y, add, scale by 1/B (4r) and
     // accumulation into the update (r).
