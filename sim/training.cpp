@@ -14,7 +14,9 @@ void charge_flops(double flops) {
   if (flops <= 0)
     return;
   sg4::Host* host = sg4::this_actor::get_host();
-  sg4::this_actor::thread_execute(host, flops, host->get_core_count());
+  // thread_execute's amount is per thread: each core gets its share, so time = flops / (speed x cores).
+  int cores = host->get_core_count();
+  sg4::this_actor::thread_execute(host, flops / cores, cores);
 }
 
 long long train_epochs(Model& model, const Dataset& data, int epochs, int batch, double lr, Rng& rng) {
