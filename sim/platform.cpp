@@ -204,6 +204,8 @@ sg4::Host* add_host(sg4::NetZone* zone, const SiteSpec& site, const HostGroupSpe
                        ->set_latency(site.lan_latency_s / 2)
                        ->seal();
   zone->add_route(host->get_netpoint(), nullptr, nullptr, nullptr, {{nic, sg4::LinkInRoute::Direction::UP}}, true);
+  sg4::Link* loop = zone->create_link(name + "-loopback", site.loopback_Bps)->set_latency(0)->seal();
+  zone->add_route(host->get_netpoint(), host->get_netpoint(), nullptr, nullptr, {sg4::LinkInRoute(loop)}, false);
   return host;
 }
 

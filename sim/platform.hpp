@@ -29,6 +29,9 @@ struct SiteSpec {
   HostGroupSpec servers;        ///< count may be 0
   double lan_bandwidth_bps = 0; ///< bytes/s of each host's LAN attachment
   double lan_latency_s = 0;     ///< host-to-host latency inside the site
+  /// Messages between actors of one host (a worker and its colocated server) use shared memory, not
+  /// the NIC: a loopback link of memory-copy speed, bytes/s (not set from JSON).
+  double loopback_Bps = 10e9;
 };
 
 struct WanLinkSpec {

@@ -11,8 +11,13 @@ Transport::Transport(const Platform& platform) : platform_(platform) {
 
 void Transport::account(const sg4::Host* from, const sg4::Host* to, double bytes) {
   int a = platform_.site(from), b = platform_.site(to);
-  counters_.by_site_pair[a][b] += bytes;
-  (a == b ? counters_.lan_bytes : counters_.wan_bytes) += bytes;
+  // A message between two actors of one host never reaches the network: it is neither LAN nor WAN.
+  if (from == to)
+    counters_.host_local_bytes += bytes;
+  else
+    (a == b ? counters_.lan_bytes : counters_.wan_bytes) += bytes;
+  if (from != to)
+    counters_.by_site_pair[a][b] += bytes;
   counters_.messages++;
   auto key = std::make_pair(from, to);
   auto it = routes_.find(key);
@@ -29,7 +34,13 @@ void Transport::account(const sg4::Host* from, const sg4::Host* to, double bytes
     counters_.by_link[name] += bytes;
 }
 
+void Transport::listen(const std::string& mailbox) {
+  if (listening_.insert(mailbox).second)
+    sg4::Mailbox::by_name(mailbox)->set_receiver(sg4::Actor::self());
+}
+
 EnvelopePtr Transport::recv(const std::string& mailbox) {
+  listen(mailbox);
   return EnvelopePtr(sg4::Mailbox::by_name(mailbox)->get<Envelope>());
 }
 

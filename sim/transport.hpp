@@ -9,6 +9,7 @@
 #include <any>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,7 @@ struct Opaque {
 struct TrafficCounters {
   double lan_bytes = 0;
   double wan_bytes = 0;
+  double host_local_bytes = 0; ///< between actors of one host (colocated worker and server)
   long long messages = 0;
   std::vector<std::vector<double>> by_site_pair; ///< [src][dst]
   std::map<std::string, double> by_link;
@@ -62,6 +64,16 @@ public:
     auto [mbox, env, bytes] = prepare(to, kind, std::move(payload));
     return mbox->put_async(env.release(), bytes);
   }
+  /// Fire and forget: the message travels while the caller goes on, and nobody waits for it.
+  template <class T> void post(const Endpoint& to, const std::string& kind, T payload) {
+    auto [mbox, env, bytes] = prepare(to, kind, std::move(payload));
+    mbox->put_init(env.release(), bytes)->detach();
+  }
+  /// Makes the calling actor the mailbox's receiver: messages sent to it then flow at once, as over an
+  /// open socket, instead of waiting for the receiver to ask for each one (SimGrid's rendezvous), which
+  /// would serialize a server's incoming transfers. recv() does it on first use; call it earlier when
+  /// messages may arrive before the actor first receives.
+  void listen(const std::string& mailbox);
   /// Blocking receive on a mailbox this actor serves.
   EnvelopePtr recv(const std::string& mailbox);
 
@@ -84,6 +96,7 @@ private:
   const Platform& platform_;
   TrafficCounters counters_;
   std::map<std::pair<const simgrid::s4u::Host*, const simgrid::s4u::Host*>, std::vector<std::string>> routes_;
+  std::set<std::string> listening_; ///< mailboxes with a permanent receiver
 };
 
 } // namespace geosim
