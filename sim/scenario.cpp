@@ -99,6 +99,21 @@ StrategyEntry parse_strategy(Field f, const Scenario& sc) {
   return e;
 }
 
+/// A 1/k scale model of a job runs on a platform k times slower (compute and bandwidth, not latency):
+/// compute time, transfer time and latency then keep the proportions of the full-size job.
+void slow_platform(PlatformSpec& p, double k) {
+  for (auto& site : p.sites) {
+    site.workers.speed_flops /= k;
+    site.servers.speed_flops /= k;
+    site.lan_bandwidth_bps /= k;
+    site.loopback_Bps /= k;
+  }
+  for (auto& [pair, link] : p.pairs)
+    link.bandwidth_Bps /= k;
+  for (auto& [site, link] : p.uplinks)
+    link.bandwidth_Bps /= k;
+}
+
 } // namespace
 
 Scenario parse_scenario(const json& doc, const std::string& file) {
@@ -117,6 +132,8 @@ Scenario parse_scenario(const json& doc, const std::string& file) {
     platform.fail(fmt::format("a platform file (relative to the scenario; {} does not exist)", ppath.string()));
   sc.platform_file = ppath.lexically_normal().string();
   sc.platform = load_platform_spec(sc.platform_file);
+  sc.scale_model = root.number_or("scale_model", 1, 1);
+  slow_platform(sc.platform, sc.scale_model);
 
   if (auto n = root.maybe("network"))
     sc.network = parse_network(*n);

@@ -48,6 +48,9 @@ struct Scenario {
   std::optional<WorkloadSpec> workload; ///< absent for strategies that do no learning
   std::vector<StrategyEntry> strategies;
   std::string reference; ///< label that comparison ratios are taken against
+  /// The workload is a 1/scale_model copy of a larger job; the platform's host speeds and link bandwidths
+  /// are divided by it (latencies kept), so that simulated times stand for the full-size job.
+  double scale_model = 1;
 };
 
 /// Why geosim refuses the ns-3 network model (one reason, shared by scenarios and probe).

@@ -110,8 +110,8 @@ void parse_partition(Field f, WorkloadSpec& w, const PlatformSpec& p) {
   auto& pt = w.partition;
   Field kind = f.at("kind");
   pt.kind = kind.choice({"iid", "label_skew", "dirichlet", "natural"});
-  if (pt.kind == "natural" && w.dataset != "synthetic")
-    kind.fail("\"iid\", \"label_skew\" or \"dirichlet\" (\"natural\" needs the synthetic dataset's devices)");
+  if (pt.kind == "natural" && w.dataset == "mixture")
+    kind.fail("\"iid\", \"label_skew\" or \"dirichlet\" (\"natural\" needs synthetic devices or rating users)");
   if ((pt.kind == "label_skew" || pt.kind == "dirichlet") && w.dataset == "ratings")
     kind.fail("\"iid\" (rating data has no labels to skew)");
   int classes = w.shape().classes;
@@ -288,6 +288,9 @@ Workload::Workload(const WorkloadSpec& spec, int site_count, std::uint64_t seed)
     pool = mixture_->sample(spec.mixture.samples, std::vector<double>(spec.mixture.classes, 1.0), rng);
   } else {
     pool = generate_ratings(spec.ratings, rng);
+    // A user's ratings are made where the user lives: "natural" keeps each user at one site.
+    for (const Rating& r : pool.ratings)
+      device.push_back(r.user);
   }
   auto rows = partition_rows(spec.partition, pool, device, rng);
   std::vector<int> test_rows;
