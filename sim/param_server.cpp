@@ -1,0 +1,279 @@
+#include "sim/param_server.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <limits>
+#include <numeric>
+
+namespace sg4 = simgrid::s4u;
+
+namespace geosim {
+namespace {
+
+constexpr double kHeaderBytes = 16; // worker id and clock in front of every PS message
+constexpr double kKeyBytes = 4;     // a key as a worker names it in its first pull
+
+struct PullRequest {
+  std::size_t worker;
+  long long min_clock;
+  std::vector<std::int64_t> keys; ///< only in a worker's first pull (key caching)
+  double wire_bytes() const { return kHeaderBytes + kKeyBytes * static_cast<double>(keys.size()); }
+};
+
+/// Values in the order of the receiver's cached key list: a pull reply, or a push of a clock's change.
+struct KeyedValues {
+  std::size_t from; ///< push: the worker; reply: the shard
+  long long clock;  ///< push: the clock whose values the worker wants next (-1: none); reply: the shard's clock
+  Eigen::VectorXd values;
+  int value_bytes;
+  double wire_bytes() const { return kHeaderBytes + static_cast<double>(values.size()) * value_bytes; }
+};
+
+std::string shard_mailbox(std::size_t k) { return fmt::format("ps-shard-{}", k); }
+std::string worker_mailbox(std::size_t w) { return fmt::format("ps-worker-{}", w); }
+
+std::vector<std::int64_t> keys_used(const Model& model, const Dataset& data) {
+  Update probe = model.gradient(data.subset({0}));
+  if (!probe.dense)
+    return model.gradient(data).index;
+  std::vector<std::int64_t> all(model.size());
+  std::iota(all.begin(), all.end(), 0);
+  return all;
+}
+
+} // namespace
+
+PsConfig parse_ps_config(Field& p) {
+  PsConfig c;
+  std::string sync = p.choice_or("sync", "bsp", {"bsp", "ssp", "async"});
+  c.sync = sync == "bsp" ? Consistency::bsp : sync == "ssp" ? Consistency::ssp : Consistency::async;
+  if (c.sync == Consistency::ssp)
+    c.staleness = static_cast<int>(p.integer_or("staleness", 2, 0, 1000));
+  c.training = parse_training(p, {0.01, 0, 1});
+  return c;
+}
+
+const char* consistency_name(Consistency c) {
+  return c == Consistency::bsp ? "bsp" : c == Consistency::ssp ? "ssp" : "async";
+}
+
+std::vector<std::vector<std::size_t>> ShardMap::slots(const std::vector<std::int64_t>& keys) const {
+  std::vector<std::vector<std::size_t>> out(shards);
+  for (std::size_t i = 0; i < keys.size(); ++i)
+    out[shard_of(keys[i])].push_back(i);
+  return out;
+}
+
+std::vector<Dataset> split_data(const Dataset& d, std::size_t parts) {
+  std::vector<std::vector<int>> rows(parts);
+  for (std::size_t i = 0; i < d.size(); ++i) {
+    // Ratings go by a hash of the user, so a user's factors are trained by one worker.
+    std::uint64_t key =
+        d.is_ratings() ? static_cast<std::uint64_t>(d.ratings[i].user) * 0x9e3779b97f4a7c15ULL >> 32 : i;
+    rows[key % parts].push_back(static_cast<int>(i));
+  }
+  std::vector<Dataset> out;
+  for (const auto& r : rows)
+    out.push_back(d.subset(r));
+  return out;
+}
+
+std::vector<PsWorker> workers_of_sites(const RunContext& ctx, const std::vector<int>& sites) {
+  std::vector<PsWorker> out;
+  for (int s : sites) {
+    const auto& hosts = ctx.platform.workers[s];
+    auto parts = split_data(ctx.workload->site(s, 0).train, hosts.size());
+    for (std::size_t j = 0; j < hosts.size(); ++j)
+      out.push_back({hosts[j], s, std::move(parts[j])});
+  }
+  return out;
+}
+
+std::vector<sg4::Host*> server_hosts(const Platform& platform, int site) {
+  return platform.servers[site].empty() ? platform.workers[site] : platform.servers[site];
+}
+
+struct PsJob::Shard {
+  std::vector<long long> pushes;               ///< clocks pushed, per worker
+  std::vector<std::vector<std::int64_t>> keys; ///< cached keys per worker (global indexes)
+  std::vector<PullRequest> pending;            ///< pulls waiting for the complete clock
+};
+
+PsJob::PsJob(RunContext& ctx, PsConfig config, std::vector<sg4::Host*> servers, std::vector<PsWorker> workers,
+             std::function<void(std::size_t)> before_training)
+    : ctx_(ctx), config_(config), server_hosts_(std::move(servers)), workers_(std::move(workers)),
+      before_training_(std::move(before_training)),
+      global_(ctx.workload->make_model(static_cast<std::uint64_t>(ctx.scenario.seed))), map_{server_hosts_.size()},
+      shards_(server_hosts_.size()), keys_(workers_.size()), slots_(workers_.size()),
+      shard_clock_(server_hosts_.size(), 0) {
+  for (auto& s : shards_) {
+    s.pushes.assign(workers_.size(), 0);
+    s.keys.resize(workers_.size());
+  }
+}
+
+PsJob::~PsJob() = default;
+
+void PsJob::deploy() {
+  for (std::size_t k = 0; k < shards_.size(); ++k) {
+    sg4::ActorPtr a = sg4::Actor::create(fmt::format("ps-server-{}", k), server_hosts_[k], [this, k] { serve(k); });
+    a->daemonize(); // servers live as long as some worker does
+  }
+  for (std::size_t w = 0; w < workers_.size(); ++w)
+    sg4::Actor::create(fmt::format("ps-worker-{}", w), workers_[w].host, [this, w] { work(w); });
+}
+
+void PsJob::work(std::size_t w) {
+  ctx_.transport.listen(worker_mailbox(w));
+  if (before_training_)
+    before_training_(w);
+  auto model = ctx_.workload->make_model(static_cast<std::uint64_t>(ctx_.scenario.seed));
+  const Dataset& data = workers_[w].data;
+  if (data.size() == 0)
+    return;
+  keys_[w] = keys_used(*model, data);
+  slots_[w] = map_.slots(keys_[w]);
+  Rng rng = site_rng(ctx_.scenario.seed, static_cast<int>(w));
+  request_keys(w);
+  long long fresh = -1; // the complete clock the cached values are known to include
+  if (!receive_values(w, *model, fresh))
+    return;
+  for (long long c = 0; !stopped_; ++c) {
+    Eigen::VectorXd before = model->parameters();
+    const TrainingParams& t = config_.training;
+    train_epochs(*model, data, t.local_epochs, t.batch, t.lr, rng);
+    // The pull of the next clock rides on this clock's push (as servers push fresh values in Bosen or
+    // IterStore): one WAN round trip per clock, not two. SSP pulls only when the cache gets too old.
+    long long next = c + 1;
+    bool need = config_.sync != Consistency::ssp || fresh < next - config_.staleness;
+    long long min_clock = config_.sync == Consistency::bsp   ? next
+                          : config_.sync == Consistency::ssp ? next - config_.staleness
+                                                             : 0;
+    push(w, *model, before, need ? min_clock : -1);
+    if (need && !receive_values(w, *model, fresh))
+      return;
+  }
+}
+
+void PsJob::request_keys(std::size_t w) {
+  std::vector<sg4::CommPtr> sends;
+  for (std::size_t k = 0; k < shards_.size(); ++k) {
+    if (slots_[w][k].empty())
+      continue;
+    PullRequest req{w, 0, {}};
+    for (std::size_t i : slots_[w][k])
+      req.keys.push_back(keys_[w][i]);
+    sends.push_back(ctx_.transport.isend({shard_mailbox(k), server_hosts_[k]}, "pull", std::move(req)));
+  }
+  sg4::Comm::wait_all(sends);
+}
+
+bool PsJob::receive_values(std::size_t w, Model& model, long long& fresh) {
+  std::size_t asked = 0;
+  for (const auto& slots : slots_[w])
+    asked += !slots.empty();
+  bool go = true;
+  fresh = std::numeric_limits<long long>::max();
+  for (std::size_t n = 0; n < asked; ++n) {
+    auto env = ctx_.transport.recv(worker_mailbox(w));
+    if (env->kind == "stop") {
+      go = false;
+      continue;
+    }
+    const auto& r = env->as<KeyedValues>();
+    fresh = std::min(fresh, r.clock);
+    const auto& slots = slots_[w][r.from];
+    for (std::size_t j = 0; j < slots.size(); ++j)
+      model.parameters()[keys_[w][slots[j]]] = r.values[static_cast<Eigen::Index>(j)];
+  }
+  return go;
+}
+
+void PsJob::push(std::size_t w, const Model& model, const Eigen::VectorXd& before, long long then_pull) {
+  for (std::size_t k = 0; k < shards_.size(); ++k) {
+    const auto& slots = slots_[w][k];
+    Eigen::VectorXd delta(static_cast<Eigen::Index>(slots.size()));
+    for (std::size_t j = 0; j < slots.size(); ++j) {
+      std::int64_t key = keys_[w][slots[j]];
+      delta[static_cast<Eigen::Index>(j)] = model.parameters()[key] - before[key];
+    }
+    // Writes never block the worker (SSPtable): under BSP it waits for the reply to the pull that rides
+    // on this push instead, and under SSP it computes on while its updates cross the network. Every shard
+    // hears every clock, even with no keys to change: it is how a shard knows a clock is complete.
+    ctx_.transport.post({shard_mailbox(k), server_hosts_[k]}, "push",
+                        KeyedValues{w, then_pull, std::move(delta), model.value_bytes});
+  }
+}
+
+void PsJob::serve(std::size_t k) {
+  Shard& s = shards_[k];
+  Eigen::VectorXd& values = global_->parameters();
+  auto reply = [&](const PullRequest& req) {
+    Endpoint to{worker_mailbox(req.worker), workers_[req.worker].host};
+    if (stopped_) {
+      ctx_.transport.post(to, "stop", Opaque{kHeaderBytes});
+      return;
+    }
+    const auto& keys = s.keys[req.worker];
+    Eigen::VectorXd v(static_cast<Eigen::Index>(keys.size()));
+    for (std::size_t i = 0; i < keys.size(); ++i)
+      v[static_cast<Eigen::Index>(i)] = values[keys[i]];
+    ctx_.transport.post(to, "values", KeyedValues{k, shard_clock_[k], std::move(v), global_->value_bytes});
+  };
+  auto flush = [&] {
+    std::vector<PullRequest> waiting;
+    for (auto& req : s.pending)
+      if (stopped_ || req.min_clock <= shard_clock_[k])
+        reply(req);
+      else
+        waiting.push_back(std::move(req));
+    s.pending = std::move(waiting);
+  };
+  ctx_.transport.listen(shard_mailbox(k));
+  if (k == 0)
+    clock_done(0); // the initial model
+  while (true) {
+    auto env = ctx_.transport.recv(shard_mailbox(k));
+    if (env->kind == "push") {
+      const auto& p = env->as<KeyedValues>();
+      const auto& keys = s.keys[p.from];
+      for (std::size_t i = 0; i < keys.size(); ++i)
+        values[keys[i]] += p.values[static_cast<Eigen::Index>(i)];
+      charge_flops(static_cast<double>(keys.size()));
+      s.pushes[p.from]++;
+      if (p.clock >= 0 && !keys.empty())
+        s.pending.push_back({p.from, p.clock, {}});
+      long long complete = *std::min_element(s.pushes.begin(), s.pushes.end());
+      if (complete > shard_clock_[k]) {
+        shard_clock_[k] = complete;
+        clock_done(k);
+      }
+    } else if (env->kind == "pull") {
+      PullRequest req = env->as<PullRequest>();
+      if (!req.keys.empty())
+        s.keys[req.worker] = std::move(req.keys);
+      s.pending.push_back(std::move(req));
+    }
+    // "stop" (from the shard that saw the target met) needs nothing more than the flush.
+    flush();
+  }
+}
+
+void PsJob::clock_done(std::size_t shard) {
+  long long complete = *std::min_element(shard_clock_.begin(), shard_clock_.end());
+  if (complete <= evaluated_ || stopped_)
+    return;
+  evaluated_ = complete;
+  Metrics m = global_->evaluate(ctx_.workload->global_test());
+  ctx_.recorder.set_iterations(complete);
+  ctx_.recorder.sample("global", complete, m.loss, m.accuracy);
+  if (!ctx_.recorder.should_stop(complete))
+    return;
+  stopped_ = true;
+  for (std::size_t k = 0; k < shards_.size(); ++k)
+    if (k != shard)
+      ctx_.transport.post({shard_mailbox(k), server_hosts_[k]}, "stop", Opaque{kHeaderBytes});
+}
+
+} // namespace geosim

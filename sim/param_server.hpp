@@ -1,0 +1,95 @@
+#pragma once
+// The parameter server (Li et al., OSDI'14) as reusable actors. The model's flat parameter vector is cut
+// into contiguous key ranges, one per server host. Each clock, a worker trains on its data, pushes the
+// change of the keys it uses to the servers that hold them, and pulls fresh values when its consistency
+// model says its cached copy is too old:
+//   BSP   pull every clock, served once every worker's pushes of all earlier clocks are applied;
+//   SSP   (bounded staleness s) a worker at clock c must see every update of clocks < c - s; it pulls only
+//         when its cached copy is older than that, and the pull waits for the slowest worker;
+//   async pull every clock, served at once.
+// Key caching: a worker's first pull names its keys (4 bytes each); from then on pushes and replies carry
+// values only, in that key order. A pull rides on the push that ends a clock, so a clock costs one
+// round trip to each server. Used by the param_server and centralized strategies (and Gaia inside a
+// data center).
+#include "sim/context.hpp"
+#include "sim/training.hpp"
+
+#include <simgrid/s4u.hpp>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace geosim {
+
+enum class Consistency { bsp, ssp, async };
+
+struct PsConfig {
+  Consistency sync = Consistency::bsp;
+  int staleness = 0; ///< SSP's bound s
+  TrainingParams training;
+  int batches_per_clock = 0; ///< 0: local_epochs passes over the worker's data per clock
+};
+/// Reads sync, staleness, lr, batch, local_epochs and batches_per_clock.
+PsConfig parse_ps_config(Field& p);
+const char* consistency_name(Consistency c);
+
+/// Which server holds a key: blocks of kBlock consecutive keys dealt round-robin over the servers, so
+/// that every server gets a share of every part of the model (an MF model's item rows, which every
+/// worker updates, would otherwise all land on the last server of a contiguous split).
+struct ShardMap {
+  static constexpr std::int64_t kBlock = 64;
+  std::size_t shards;
+  std::size_t shard_of(std::int64_t key) const { return static_cast<std::size_t>(key / kBlock) % shards; }
+  /// For each shard, the positions in `keys` of the keys it holds (in the order of `keys`).
+  std::vector<std::vector<std::size_t>> slots(const std::vector<std::int64_t>& keys) const;
+};
+
+/// One training process: where it runs and the data it trains on.
+struct PsWorker {
+  simgrid::s4u::Host* host;
+  int site;
+  Dataset data;
+};
+
+/// The data sites' training sets cut among their worker hosts (each site's data over its own workers).
+std::vector<PsWorker> workers_of_sites(const RunContext& ctx, const std::vector<int>& sites);
+/// Splits a data set in `parts`: by sample for classification, by user for ratings (a user stays whole).
+std::vector<Dataset> split_data(const Dataset& d, std::size_t parts);
+/// A site's server hosts, or its workers when it has no dedicated servers (servers colocated).
+std::vector<simgrid::s4u::Host*> server_hosts(const Platform& platform, int site);
+
+/// One parameter-server job: servers, workers, and the global evaluation after every complete clock.
+class PsJob {
+public:
+  /// `before_training(w)` runs in worker w's actor before its first clock (e.g. to receive its data).
+  PsJob(RunContext& ctx, PsConfig config, std::vector<simgrid::s4u::Host*> servers, std::vector<PsWorker> workers,
+        std::function<void(std::size_t)> before_training = {});
+  ~PsJob();
+  void deploy();
+
+private:
+  struct Shard;
+  void serve(std::size_t k);
+  void work(std::size_t w);
+  void clock_done(std::size_t shard);
+  void request_keys(std::size_t w);
+  bool receive_values(std::size_t w, Model& model, long long& fresh);
+  void push(std::size_t w, const Model& model, const Eigen::VectorXd& before, long long then_pull);
+
+  RunContext& ctx_;
+  PsConfig config_;
+  std::vector<simgrid::s4u::Host*> server_hosts_;
+  std::vector<PsWorker> workers_;
+  std::function<void(std::size_t)> before_training_;
+  std::unique_ptr<Model> global_; ///< the servers' values assembled for evaluation (no traffic)
+  ShardMap map_;
+  std::vector<Shard> shards_;
+  std::vector<std::vector<std::int64_t>> keys_;              ///< per worker, ascending
+  std::vector<std::vector<std::vector<std::size_t>>> slots_; ///< per worker, per shard: positions in keys_
+  std::vector<long long> shard_clock_;                       ///< complete clocks per shard
+  long long evaluated_ = -1;
+  bool stopped_ = false;
+};
+
+} // namespace geosim
