@@ -119,13 +119,16 @@ void PsJob::deploy() {
   for (std::size_t k = 0; k < shards_.size(); ++k) {
     sg4::ActorPtr a = sg4::Actor::create(fmt::format("ps-server-{}", k), server_hosts_[k], [this, k] { serve(k); });
     a->daemonize(); // servers live as long as some worker does
+    ctx_.transport.listen(shard_mailbox(k), a);
   }
-  for (std::size_t w = 0; w < workers_.size(); ++w)
-    sg4::Actor::create(fmt::format("ps-worker-{}", w), workers_[w].host, [this, w] { work(w); });
+  for (std::size_t w = 0; w < workers_.size(); ++w) {
+    worker_actors_.push_back(
+        sg4::Actor::create(fmt::format("ps-worker-{}", w), workers_[w].host, [this, w] { work(w); }));
+    ctx_.transport.listen(worker_mailbox(w), worker_actors_.back());
+  }
 }
 
 void PsJob::work(std::size_t w) {
-  ctx_.transport.listen(worker_mailbox(w));
   if (before_training_)
     before_training_(w);
   auto model = ctx_.workload->make_model(static_cast<std::uint64_t>(ctx_.scenario.seed));
@@ -230,7 +233,6 @@ void PsJob::serve(std::size_t k) {
         waiting.push_back(std::move(req));
     s.pending = std::move(waiting);
   };
-  ctx_.transport.listen(shard_mailbox(k));
   if (k == 0)
     clock_done(0); // the initial model
   while (true) {

@@ -67,6 +67,8 @@ public:
         std::function<void(std::size_t)> before_training = {});
   ~PsJob();
   void deploy();
+  /// Worker w's actor, once deployed (to direct other mailboxes to it).
+  simgrid::s4u::ActorPtr worker_actor(std::size_t w) const { return worker_actors_.at(w); }
 
 private:
   struct Shard;
@@ -81,6 +83,7 @@ private:
   PsConfig config_;
   std::vector<simgrid::s4u::Host*> server_hosts_;
   std::vector<PsWorker> workers_;
+  std::vector<simgrid::s4u::ActorPtr> worker_actors_;
   std::function<void(std::size_t)> before_training_;
   std::unique_ptr<Model> global_; ///< the servers' values assembled for evaluation (no traffic)
   ShardMap map_;

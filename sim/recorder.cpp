@@ -73,6 +73,8 @@ json Recorder::summary(double sim_time, double cpu_s, double wall_s) const {
       {"network_model", scenario_.network.model},
       {"tcp_window_bytes", scenario_.network.tcp_window_bytes},
       {"scale_model", scenario_.scale_model},
+      {"wan_bandwidth_mbps", opt_num(scenario_.network.wan_bandwidth_mbps)},
+      {"wan_bandwidth_scale", scenario_.network.wan_bandwidth_scale},
       {"stop",
        {{"target_loss", opt_num(s.target_loss)},
         {"target_accuracy", opt_num(s.target_accuracy)},

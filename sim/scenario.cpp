@@ -61,6 +61,10 @@ NetworkSpec parse_network(Field f) {
   }
   n.tcp_window_bytes =
       f.number_or("tcp_window_bytes", n.tcp_window_bytes, 0, std::numeric_limits<double>::infinity(), true);
+  if (auto b = f.maybe("wan_bandwidth_mbps"))
+    n.wan_bandwidth_mbps = b->number(0, std::numeric_limits<double>::infinity(), true);
+  n.wan_bandwidth_scale =
+      f.number_or("wan_bandwidth_scale", n.wan_bandwidth_scale, 0, std::numeric_limits<double>::infinity(), true);
   f.finish();
   return n;
 }
@@ -99,6 +103,19 @@ StrategyEntry parse_strategy(Field f, const Scenario& sc) {
   return e;
 }
 
+/// The network section's sweep knobs, applied to the platform's WAN links.
+void set_wan_bandwidth(PlatformSpec& p, const NetworkSpec& n) {
+  auto set = [&](WanLinkSpec& link) {
+    if (n.wan_bandwidth_mbps)
+      link.bandwidth_Bps = *n.wan_bandwidth_mbps * 1e6 / 8;
+    link.bandwidth_Bps *= n.wan_bandwidth_scale;
+  };
+  for (auto& [pair, link] : p.pairs)
+    set(link);
+  for (auto& [site, link] : p.uplinks)
+    set(link);
+}
+
 /// A 1/k scale model of a job runs on a platform k times slower (compute and bandwidth, not latency):
 /// compute time, transfer time and latency then keep the proportions of the full-size job.
 void slow_platform(PlatformSpec& p, double k) {
@@ -132,11 +149,11 @@ Scenario parse_scenario(const json& doc, const std::string& file) {
     platform.fail(fmt::format("a platform file (relative to the scenario; {} does not exist)", ppath.string()));
   sc.platform_file = ppath.lexically_normal().string();
   sc.platform = load_platform_spec(sc.platform_file);
-  sc.scale_model = root.number_or("scale_model", 1, 1);
-  slow_platform(sc.platform, sc.scale_model);
-
   if (auto n = root.maybe("network"))
     sc.network = parse_network(*n);
+  set_wan_bandwidth(sc.platform, sc.network);
+  sc.scale_model = root.number_or("scale_model", 1, 1);
+  slow_platform(sc.platform, sc.scale_model);
   if (auto s = root.maybe("stop"))
     sc.stop = parse_stop(*s);
   if (auto w = root.maybe("workload"))

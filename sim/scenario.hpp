@@ -20,6 +20,9 @@ struct NetworkSpec {
   /// SimGrid caps a flow at TCP-gamma / (2 x latency); a 1 GiB window keeps WAN links at their nominal
   /// bandwidth unless a scenario deliberately asks for a smaller window.
   double tcp_window_bytes = 1073741824.0;
+  /// Sweeps: every WAN link set to this bandwidth, and/or every WAN bandwidth multiplied by this factor.
+  std::optional<double> wan_bandwidth_mbps;
+  double wan_bandwidth_scale = 1;
 };
 
 struct StopSpec {

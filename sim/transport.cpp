@@ -34,9 +34,9 @@ void Transport::account(const sg4::Host* from, const sg4::Host* to, double bytes
     counters_.by_link[name] += bytes;
 }
 
-void Transport::listen(const std::string& mailbox) {
+void Transport::listen(const std::string& mailbox, sg4::ActorPtr actor) {
   if (listening_.insert(mailbox).second)
-    sg4::Mailbox::by_name(mailbox)->set_receiver(sg4::Actor::self());
+    sg4::Mailbox::by_name(mailbox)->set_receiver(actor ? actor : sg4::Actor::self());
 }
 
 EnvelopePtr Transport::recv(const std::string& mailbox) {

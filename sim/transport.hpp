@@ -69,11 +69,11 @@ public:
     auto [mbox, env, bytes] = prepare(to, kind, std::move(payload));
     mbox->put_init(env.release(), bytes)->detach();
   }
-  /// Makes the calling actor the mailbox's receiver: messages sent to it then flow at once, as over an
-  /// open socket, instead of waiting for the receiver to ask for each one (SimGrid's rendezvous), which
-  /// would serialize a server's incoming transfers. recv() does it on first use; call it earlier when
-  /// messages may arrive before the actor first receives.
-  void listen(const std::string& mailbox);
+  /// Makes `actor` (by default the calling one) the mailbox's receiver: messages sent to it then flow at
+  /// once, as over an open socket, instead of waiting for the receiver to ask for each one (SimGrid's
+  /// rendezvous), which would serialize a server's incoming transfers. recv() does it on first use;
+  /// strategies call it when they create the actor, before anyone can send to it.
+  void listen(const std::string& mailbox, simgrid::s4u::ActorPtr actor = nullptr);
   /// Blocking receive on a mailbox this actor serves.
   EnvelopePtr recv(const std::string& mailbox);
 

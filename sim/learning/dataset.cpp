@@ -27,4 +27,24 @@ std::vector<double> Dataset::class_histogram() const {
   return h;
 }
 
+Dataset concat(const std::vector<const Dataset*>& parts) {
+  Dataset out;
+  if (parts.empty())
+    return out;
+  out.classes = parts.front()->classes;
+  Eigen::Index cols = 0;
+  for (const Dataset* d : parts) {
+    out.ratings.insert(out.ratings.end(), d->ratings.begin(), d->ratings.end());
+    out.y.insert(out.y.end(), d->y.begin(), d->y.end());
+    cols += d->X.cols();
+  }
+  out.X.resize(parts.front()->X.rows(), cols);
+  Eigen::Index at = 0;
+  for (const Dataset* d : parts) {
+    out.X.middleCols(at, d->X.cols()) = d->X;
+    at += d->X.cols();
+  }
+  return out;
+}
+
 } // namespace geosim

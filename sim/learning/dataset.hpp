@@ -30,4 +30,7 @@ struct Dataset {
   std::vector<double> class_histogram() const;
 };
 
+/// The samples of several data sets of one kind, one after another.
+Dataset concat(const std::vector<const Dataset*>& parts);
+
 } // namespace geosim

@@ -1,0 +1,126 @@
+// Parameter server and centralized strategies, end to end in the geosim binary: analytic clock
+// times, byte counts, the effect of WAN bandwidth, determinism.
+#include "sim/learning/model.hpp"
+#include "tests/helpers.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <sstream>
+
+using namespace geosim::test;
+
+namespace {
+
+struct Run {
+  nlohmann::json summary;
+  std::map<long long, double> clock_time; ///< simulated time at which each clock was complete
+  std::string csv;
+};
+
+Run run(const std::string& scenario, const std::string& label, const std::string& extra = "") {
+  auto out = temp_dir(label + "-run");
+  auto r = run_geosim("run -q " + data(scenario) + " -o " + out.string() + " " + extra);
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  Run result{read_json(out / label / "summary.json"), {}, read_text(out / label / "convergence.csv")};
+  std::istringstream lines(result.csv);
+  std::string line;
+  std::getline(lines, line); // header: sim_time,strategy,site,iteration,...
+  while (std::getline(lines, line)) {
+    std::istringstream cells(line);
+    std::string t, strategy, site, iteration;
+    std::getline(cells, t, ',');
+    std::getline(cells, strategy, ',');
+    std::getline(cells, site, ',');
+    std::getline(cells, iteration, ',');
+    if (site == "global")
+      result.clock_time[std::stoll(iteration)] = std::stod(t);
+  }
+  return result;
+}
+
+} // namespace
+
+TEST_CASE("param_server BSP: a clock takes compute time plus two WAN transfers (CM02)", "[strategies][ps]") {
+  Run r = run("ps-small.json", "param_server");
+  REQUIRE(r.clock_time.count(3));
+  // Each site trains one full-batch step on its 160 samples (400 split in two, 20% held out for test).
+  geosim::Dataset batch;
+  batch.X = Eigen::MatrixXd::Zero(1023, 160);
+  batch.y.assign(160, 0);
+  batch.classes = 10;
+  auto model = geosim::make_model(geosim::ModelSpec{}, {1023, 10, 0, 0}, 1);
+  const double keys = 10240;                                        // (1023 + 1) x 10
+  double compute = (model->gradient_flops(batch) + 2 * keys) / 1e9; // one core at 1 Gflop/s
+  // Keys are dealt in blocks of 64, so each server holds half of them. A clock: compute, push the
+  // remote half (16-byte header + 4 bytes a value) across the WAN, the remote server applies both
+  // workers' changes (1 flop a value, twice) and sends the fresh half back. Both directions carry a
+  // push (then a reply) at once, and SimGrid's cross-traffic makes each flow's TCP acknowledgements
+  // take 5% of the reverse direction: each flow gets B / 1.05.
+  double half = 16 + keys / 2 * 4;
+  double transfer = 0.050 + half * 1.05 / 1e6; // 50 ms + bytes at 8 Mb/s
+  double expected = compute + 2 * transfer + keys / 1e9;
+  double period = r.clock_time[3] - r.clock_time[2];
+  CHECK(period == Approx(expected).epsilon(0.01));
+}
+
+TEST_CASE("param_server moves a clock's pushes and replies, and the keys once", "[strategies][ps]") {
+  Run r = run("ps-small.json", "param_server", "--set stop.max_iterations=2");
+  // Over the WAN, each message carries one worker's remote half of the keys: 16 + 5120 x 4 bytes.
+  // - start: each worker names its remote keys (4 bytes each) and gets their values: 4 messages;
+  // - clock 0: two pushes, two replies: 4;
+  // - clock 1: two pushes; the first server to complete clock 2 still replies with values (1), the
+  //   second finds the target met: it tells the other server (16 bytes) and answers its remote
+  //   worker with a stop (16 bytes).
+  const double half = 16 + 5120 * 4;
+  CHECK(r.summary["bytes"]["wan"].get<double>() == 11 * half + 2 * 16);
+  CHECK(r.summary["bytes"]["lan"].get<double>() == 0); // colocated worker and server: host-local
+  CHECK(r.summary["bytes"]["host_local"].get<double>() > 0);
+}
+
+TEST_CASE("param_server's time to target falls as WAN bandwidth grows, towards the LAN figure", "[strategies][ps]") {
+  std::vector<double> times;
+  for (double mbps : {1.0, 4.0, 16.0, 64.0, 1e5}) {
+    Run r = run("ps-small.json", "param_server",
+                "--set stop.max_iterations=3 --set network.wan_bandwidth_mbps=" + std::to_string(mbps) +
+                    " --set network.wan_bandwidth_scale=1");
+    times.push_back(r.summary["sim_time_s"].get<double>());
+  }
+  for (std::size_t k = 1; k < times.size(); ++k)
+    CHECK(times[k] < times[k - 1]);
+  // The same two machines on one LAN: what is left at 100 Gb/s is the WAN's 50 ms latency, once per
+  // direction for the first pull and for each of the 3 clocks.
+  auto dir = temp_dir("ps-lan");
+  write_text(dir / "lan.json", R"({"name": "lan", "defaults": {"workers": {"count": 2, "speed_gflops": 1, "cores": 1},
+    "lan": {"bandwidth_mbps": 80000, "latency_ms": 0}}, "sites": [{"name": "a"}], "wan": {"type": "matrix", "links": []}})");
+  auto out = temp_dir("ps-lan-out");
+  REQUIRE(run_geosim("run -q " + data("ps-small.json") + " --set stop.max_iterations=3 --set platform=" +
+                     (dir / "lan.json").string() + " -o " + out.string())
+              .status == 0);
+  double lan = read_json(out / "param_server" / "summary.json")["sim_time_s"].get<double>();
+  CHECK(times.back() > lan);
+  CHECK(times.back() - lan == Approx(4 * 2 * 0.050).epsilon(0.02));
+}
+
+TEST_CASE("param_server runs are deterministic for a seed", "[strategies][ps][determinism]") {
+  Run a = run("ps-small.json", "param_server"), b = run("ps-small.json", "param_server");
+  a.summary.erase("host");
+  b.summary.erase("host");
+  CHECK(a.summary.dump() == b.summary.dump());
+  CHECK(a.csv == b.csv);
+}
+
+TEST_CASE("centralized ships exactly the raw bytes of the other sites, then trains on the LAN",
+          "[strategies][centralized]") {
+  // fedavg-small: 600 samples over c1..c3 (200 each, 40 held out), the hub holds none.
+  Run r = run("fedavg-small.json", "centralized",
+              "--set 'strategy={\"name\": \"centralized\", \"site\": \"hub\", \"lr\": 0.1}' "
+              "--set workload.raw_bytes_per_sample=1000 --set stop.max_iterations=5");
+  CHECK(r.summary["bytes"]["wan"].get<double>() == 3 * 160 * 1000);
+  CHECK(r.summary["details"]["raw_bytes_shipped"].get<double>() == 3 * 160 * 1000);
+  // Three 160 kB shards up 10 Mb/s, 10 ms uplinks and down the hub's: training starts after that.
+  CHECK(r.summary["details"]["data_gathered_at_s"].get<double>() == Approx(0.010 + 160000 / 1.25e6).epsilon(0.01));
+  CHECK(r.summary["iterations"] == 5);
+  CHECK(r.summary["final"]["accuracy"].get<double>() > 0.5);
+}
