@@ -70,14 +70,15 @@ private:
   void gather(RunContext& ctx, std::size_t w) {
     for (int n = 0; n < expected_[w]; ++n)
       ctx.transport.recv(inbox(w));
-    if (w == 0)
-      ctx.recorder.detail("data_gathered_at_s", sg4::Engine::get_clock());
+    gathered_at_ = std::max(gathered_at_, sg4::Engine::get_clock());
+    ctx.recorder.detail("data_gathered_at_s", gathered_at_); // the last shipment's arrival
   }
 
   PsConfig config_;
   int site_ = -1;
   std::vector<int> data_sites_;
   std::vector<int> expected_;
+  double gathered_at_ = 0;
   std::unique_ptr<PsJob> job_;
 };
 
