@@ -3,9 +3,11 @@
 // A batch touches only its users' and items' factors, so the gradient is sparse.
 #include "sim/learning/model.hpp"
 
+#include <algorithm>
 #include <cmath>
-#include <map>
 #include <random>
+#include <utility>
+#include <vector>
 
 namespace geosim {
 namespace {
@@ -28,26 +30,42 @@ public:
   std::unique_ptr<Model> clone() const override { return std::make_unique<MatrixFactorization>(*this); }
 
   Update gradient(const Dataset& batch) const override {
-    // Ordered map: the sparse update lists its indexes in ascending order, run after run.
-    std::map<Index, Eigen::VectorXd> rows;
-    double inv_b = 1.0 / static_cast<double>(batch.size());
-    for (const Rating& r : batch.ratings) {
+    // Each rating adds one term to its user's row and one to its item's. The terms are gathered, sorted
+    // by (row, rating), and summed row by row: the update lists its indexes in ascending order and each
+    // row sums its terms in rating order, run after run, without a tree node per row.
+    const Index n = static_cast<Index>(batch.ratings.size());
+    double inv_b = 1.0 / static_cast<double>(n);
+    Eigen::MatrixXd terms(rank_, 2 * n);
+    std::vector<std::pair<Index, Index>> at; // (row offset, column in terms)
+    at.reserve(static_cast<std::size_t>(2 * n));
+    for (Index k = 0; k < n; ++k) {
+      const Rating& r = batch.ratings[static_cast<std::size_t>(k)];
       auto u = factor(user_offset(r.user)), v = factor(item_offset(r.item));
       double err = u.dot(v) - r.value;
-      accumulate(rows, user_offset(r.user), ((err * v + l2_ * u) * inv_b).eval());
-      accumulate(rows, item_offset(r.item), ((err * u + l2_ * v) * inv_b).eval());
+      terms.col(2 * k) = (err * v + l2_ * u) * inv_b;
+      terms.col(2 * k + 1) = (err * u + l2_ * v) * inv_b;
+      at.emplace_back(user_offset(r.user), 2 * k);
+      at.emplace_back(item_offset(r.item), 2 * k + 1);
     }
+    std::sort(at.begin(), at.end());
     Update out;
     out.dense = false;
     out.value_bytes = value_bytes;
-    out.values.resize(static_cast<Index>(rows.size()) * rank_);
-    out.index.reserve(rows.size() * rank_);
-    Index k = 0;
-    for (const auto& [offset, g] : rows) {
-      for (int j = 0; j < rank_; ++j)
-        out.index.push_back(offset + j);
-      out.values.segment(k, rank_) = g;
-      k += rank_;
+    Index rows = 0;
+    for (std::size_t i = 0; i < at.size(); ++i)
+      rows += i == 0 || at[i].first != at[i - 1].first;
+    out.values.resize(rows * rank_);
+    out.index.reserve(static_cast<std::size_t>(rows * rank_));
+    Index k = -rank_;
+    for (std::size_t i = 0; i < at.size(); ++i) {
+      if (i == 0 || at[i].first != at[i - 1].first) {
+        k += rank_;
+        out.values.segment(k, rank_) = terms.col(at[i].second);
+        for (int j = 0; j < rank_; ++j)
+          out.index.push_back(at[i].first + j);
+      } else {
+        out.values.segment(k, rank_) += terms.col(at[i].second);
+      }
     }
     return out;
   }
@@ -85,11 +103,6 @@ private:
   Index user_offset(int u) const { return static_cast<Index>(u) * rank_; }
   Index item_offset(int i) const { return (static_cast<Index>(users_) + i) * rank_; }
   Eigen::Map<const Eigen::VectorXd> factor(Index offset) const { return {params_.data() + offset, rank_}; }
-  static void accumulate(std::map<Index, Eigen::VectorXd>& rows, Index offset, const Eigen::VectorXd& g) {
-    auto [it, fresh] = rows.try_emplace(offset, g);
-    if (!fresh)
-      it->second += g;
-  }
 
   int users_, items_, rank_;
   double l2_;
