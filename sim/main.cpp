@@ -117,6 +117,8 @@ int main(int argc, char** argv) {
   run->add_option("-j,--jobs", run_opts.jobs, "strategies simulated at once, one process each")
       ->check(CLI::Range(1, 64));
   run->add_flag("-q,--quiet", run_opts.quiet, "no progress line or per-strategy report");
+  std::vector<std::string> only;
+  run->add_option("--only", only, "run only the strategies with these labels (repeatable)")->delimiter(',');
 
   std::vector<std::string> validate_files;
   auto* validate = app.add_subcommand("validate", "check scenario and platform files without running them");
@@ -163,6 +165,8 @@ int main(int argc, char** argv) {
   try {
     if (*run) {
       Scenario sc = load_scenario(scenario_file, overrides, seed);
+      if (!only.empty())
+        keep_strategies(sc, only);
       return run_scenario(sc, run_opts);
     }
     if (*validate) {

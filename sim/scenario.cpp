@@ -2,6 +2,7 @@
 
 #include "sim/strategy.hpp"
 
+#include <algorithm>
 #include <fmt/format.h>
 
 #include <filesystem>
@@ -183,6 +184,21 @@ Scenario parse_scenario(const json& doc, const std::string& file) {
   }
   root.finish();
   return sc;
+}
+
+void keep_strategies(Scenario& sc, const std::vector<std::string>& labels) {
+  std::vector<StrategyEntry> kept;
+  for (const auto& label : labels) {
+    auto it = std::find_if(sc.strategies.begin(), sc.strategies.end(),
+                           [&](const StrategyEntry& e) { return e.label == label; });
+    if (it == sc.strategies.end())
+      input_error(sc.file, "strategy", "--only to name strategy labels of this scenario", "\"" + label + "\"");
+    kept.push_back(*it);
+  }
+  sc.strategies = std::move(kept);
+  if (std::none_of(sc.strategies.begin(), sc.strategies.end(),
+                   [&](const StrategyEntry& e) { return e.label == sc.reference; }))
+    sc.reference = sc.strategies.front().label;
 }
 
 Scenario load_scenario(const std::string& file, const std::vector<std::string>& overrides,

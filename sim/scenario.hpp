@@ -65,6 +65,8 @@ inline const char* const kNs3Refusal = "SimGrid 3.32's ns-3 binding delivers not
 void apply_override(json& doc, const std::string& assignment, const std::string& file);
 
 Scenario parse_scenario(const json& doc, const std::string& file);
+/// Keeps only the strategies with these labels (geosim run --only); an unknown label is an input error.
+void keep_strategies(Scenario& sc, const std::vector<std::string>& labels);
 Scenario load_scenario(const std::string& file, const std::vector<std::string>& overrides = {},
                        std::optional<long long> seed = std::nullopt);
 
