@@ -37,6 +37,7 @@ struct ModelMessage {
   Eigen::VectorXd params;
   double samples = 0; ///< the sender's training-set size (FedAvg's n_k); travels in the round's header
   int value_bytes = 4;
+  int epochs = 0; ///< server to client: local epochs this round (0: a straggler that will drop out)
   double wire_bytes() const { return static_cast<double>(params.size()) * value_bytes; }
 };
 

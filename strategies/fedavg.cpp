@@ -1,6 +1,8 @@
 // fedavg: federated averaging (McMahan et al., AISTATS 2017). Each round the server sends the global
 // model to m = max(C * K, 1) clients picked at random; each trains E local epochs with batch B and
 // sends its model back; the server averages them weighted by the clients' sample counts.
+// Stragglers (optional): a share of the picked clients, drawn each round, either runs fewer epochs or
+// drops out (trains, never reports; the server averages the others, as FedProx's FedAvg baseline does).
 #include "sim/context.hpp"
 #include "sim/strategy.hpp"
 #include "sim/training.hpp"
@@ -33,6 +35,13 @@ public:
         f->fail("the name of a site of this platform");
     }
     clients_ = sc.workload->partition.sites;
+    if (auto st = p.maybe("stragglers")) {
+      straggler_share_ = st->number_or("share", 0, 0, 1);
+      straggler_mode_ = st->choice_or("mode", "drop", {"drop", "fewer_epochs"});
+      if (straggler_mode_ == "fewer_epochs")
+        straggler_epochs_ = static_cast<int>(st->integer_or("epochs", 1, 1, training_.local_epochs));
+      st->finish();
+    }
   }
 
   void deploy(RunContext& ctx) override {
@@ -61,11 +70,13 @@ private:
       auto env = ctx.transport.recv(me.mailbox);
       if (env->kind == "stop")
         return;
-      model->parameters() = env->as<ModelMessage>().params;
+      const auto& msg = env->as<ModelMessage>();
+      model->parameters() = msg.params;
       const Dataset& data = ctx.workload->site(site, sg4::Engine::get_clock()).train;
-      train_epochs(*model, data, training_.local_epochs, training_.batch, training_.lr, rng);
-      ctx.transport.send(server, "update",
-                         ModelMessage{model->parameters(), static_cast<double>(data.size()), model->value_bytes});
+      train_epochs(*model, data, std::max(msg.epochs, 1), training_.batch, training_.lr, rng);
+      if (msg.epochs > 0) // a dropped straggler trains but never gets its model back to the server
+        ctx.transport.send(server, "update",
+                           ModelMessage{model->parameters(), static_cast<double>(data.size()), model->value_bytes});
     }
   }
 
@@ -78,25 +89,32 @@ private:
     record(ctx, *model, 0);
     for (long long round = 1; !ctx.recorder.should_stop(round - 1); ++round) {
       std::shuffle(order.begin(), order.end(), rng);
+      // The first `late` of the m picked clients straggle this round.
+      std::size_t late = static_cast<std::size_t>(std::lround(straggler_share_ * static_cast<double>(m)));
+      int late_epochs = straggler_mode_ == "drop" ? 0 : straggler_epochs_;
       std::vector<sg4::CommPtr> sends;
       for (std::size_t k = 0; k < m; ++k)
-        sends.push_back(
-            ctx.transport.isend(clients[order[k]], "model", ModelMessage{model->parameters(), 0, model->value_bytes}));
+        sends.push_back(ctx.transport.isend(
+            clients[order[k]], "model",
+            ModelMessage{model->parameters(), 0, model->value_bytes, k < late ? late_epochs : training_.local_epochs}));
       sg4::Comm::wait_all(sends);
+      std::size_t reporting = late_epochs == 0 ? m - late : m;
       // Average weighted by n_k; summing in client order keeps rounding identical run after run.
       std::map<std::string, ModelMessage> replies;
-      for (std::size_t k = 0; k < m; ++k) {
+      for (std::size_t k = 0; k < reporting; ++k) {
         auto env = ctx.transport.recv(me.mailbox);
         replies.emplace(env->from->get_name(), env->as<ModelMessage>());
       }
-      Eigen::VectorXd sum = Eigen::VectorXd::Zero(model->parameters().size());
-      double total = 0;
-      for (const auto& [name, r] : replies) {
-        sum += r.samples * r.params;
-        total += r.samples;
+      if (!replies.empty()) { // when every picked client dropped, the global model stays as it was
+        Eigen::VectorXd sum = Eigen::VectorXd::Zero(model->parameters().size());
+        double total = 0;
+        for (const auto& [name, r] : replies) {
+          sum += r.samples * r.params;
+          total += r.samples;
+        }
+        model->parameters() = sum / std::max(total, 1.0);
+        charge_flops(static_cast<double>(replies.size() * model->size()) * 2 + static_cast<double>(model->size()));
       }
-      model->parameters() = sum / std::max(total, 1.0);
-      charge_flops(static_cast<double>(m * model->size()) * 2 + static_cast<double>(model->size()));
       ctx.recorder.set_iterations(round);
       record(ctx, *model, round);
     }
@@ -113,6 +131,9 @@ private:
 
   TrainingParams training_;
   double fraction_ = 0.1;
+  double straggler_share_ = 0;
+  std::string straggler_mode_ = "drop";
+  int straggler_epochs_ = 1;
   int server_site_ = 0;
   std::vector<int> clients_;
 };

@@ -66,3 +66,21 @@ TEST_CASE("isolated moves no bytes at all and judges each site on its own data",
   // Training takes simulated time: the flops of 3 epochs on a 1 GFlop/s host are charged.
   CHECK(s["sim_time_s"].get<double>() > 0);
 }
+
+TEST_CASE("fedavg stragglers: dropped clients never report, slow ones run fewer epochs", "[strategies][fedavg]") {
+  // m = 2 clients a round; a share of 0.5 makes one of them straggle each round.
+  auto dropped = run("fedavg-small.json", "fedavg", "--set 'strategy.stragglers={\"share\": 0.5, \"mode\": \"drop\"}'");
+  const double model_bytes = 18 * 4;
+  CHECK(dropped["bytes"]["wan"].get<double>() == 3 * (2 + 1) * model_bytes + 3 * 8); // 2 down, 1 up a round
+  auto slow = run("fedavg-small.json", "fedavg",
+                  "--set 'strategy.stragglers={\"share\": 0.5, \"mode\": \"fewer_epochs\", \"epochs\": 1}'");
+  auto full = run("fedavg-small.json", "fedavg");
+  CHECK(slow["bytes"]["wan"].get<double>() == full["bytes"]["wan"].get<double>());
+  // The round waits for its slowest client, which still runs E = 2 epochs: the same time per round.
+  CHECK(slow["sim_time_s"].get<double>() == Approx(full["sim_time_s"].get<double>()).epsilon(1e-9));
+  CHECK(slow["final"]["accuracy"].get<double>() != full["final"]["accuracy"].get<double>());
+  auto bad = run_geosim("run -q " + data("fedavg-small.json") + " -o " + temp_dir("stragglers-bad").string() +
+                        " --set 'strategy.stragglers={\"share\": 0.5, \"mode\": \"late\"}'");
+  CHECK(bad.status == 2);
+  CHECK_THAT(bad.err, Catch::Contains("strategy.stragglers.mode: expected one of \"drop\", \"fewer_epochs\""));
+}
