@@ -1,8 +1,9 @@
 #pragma once
-// The parameter server (Li et al., OSDI'14) as reusable actors. The model's flat parameter vector is cut
-// into contiguous key ranges, one per server host. Each clock, a worker trains on its data, pushes the
-// change of the keys it uses to the servers that hold them, and pulls fresh values when its consistency
-// model says its cached copy is too old:
+// The parameter server (Li et al., OSDI'14) as reusable actors. The model's flat parameter vector is dealt
+// to the server hosts in blocks of keys (ShardMap). Each clock, a worker makes local_epochs passes over its
+// data in minibatches of `batch` (0: one full batch), pushes the change of the keys it uses to the
+// servers that hold them, and pulls fresh values when its consistency model says its cached copy is too
+// old:
 //   BSP   pull every clock, served once every worker's pushes of all earlier clocks are applied;
 //   SSP   (bounded staleness s) a worker at clock c must see every update of clocks < c - s; it pulls only
 //         when its cached copy is older than that, and the pull waits for the slowest worker;
@@ -27,10 +28,9 @@ enum class Consistency { bsp, ssp, async };
 struct PsConfig {
   Consistency sync = Consistency::bsp;
   int staleness = 0; ///< SSP's bound s
-  TrainingParams training;
-  int batches_per_clock = 0; ///< 0: local_epochs passes over the worker's data per clock
+  TrainingParams training; ///< a clock is local_epochs passes over the worker's data
 };
-/// Reads sync, staleness, lr, batch, local_epochs and batches_per_clock.
+/// Reads sync, staleness, lr, batch and local_epochs.
 PsConfig parse_ps_config(Field& p);
 const char* consistency_name(Consistency c);
 
