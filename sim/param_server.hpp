@@ -27,7 +27,7 @@ enum class Consistency { bsp, ssp, async };
 
 struct PsConfig {
   Consistency sync = Consistency::bsp;
-  int staleness = 0; ///< SSP's bound s
+  int staleness = 0;       ///< SSP's bound s
   TrainingParams training; ///< a clock is local_epochs passes over the worker's data
 };
 /// Reads sync, staleness, lr, batch and local_epochs.
