@@ -30,9 +30,6 @@ struct KeyedValues {
   double wire_bytes() const { return kHeaderBytes + static_cast<double>(values.size()) * value_bytes; }
 };
 
-std::string shard_mailbox(std::size_t k) { return fmt::format("ps-shard-{}", k); }
-std::string worker_mailbox(std::size_t w) { return fmt::format("ps-worker-{}", w); }
-
 std::vector<std::int64_t> keys_used(const Model& model, const Dataset& data) {
   Update probe = model.gradient(data.subset({0}));
   if (!probe.dense)
@@ -51,6 +48,7 @@ PsConfig parse_ps_config(Field& p) {
   if (c.sync == Consistency::ssp)
     c.staleness = static_cast<int>(p.integer_or("staleness", 2, 0, 1000));
   c.training = parse_training(p, {0.01, 0, 1});
+  c.record_parameters = p.boolean_or("record_parameters", false);
   return c;
 }
 
@@ -115,15 +113,28 @@ PsJob::PsJob(RunContext& ctx, PsConfig config, std::vector<sg4::Host*> servers, 
 
 PsJob::~PsJob() = default;
 
+void PsJob::extend(std::string name, ShardHooks* hooks, std::function<void(long long)> on_complete) {
+  name_ = std::move(name);
+  hooks_ = hooks;
+  on_complete_ = std::move(on_complete);
+}
+
+Endpoint PsJob::shard_endpoint(std::size_t k) const {
+  return {fmt::format("{}-shard-{}", name_, k), server_hosts_.at(k)};
+}
+
+std::string PsJob::worker_mailbox(std::size_t w) const { return fmt::format("{}-worker-{}", name_, w); }
+
 void PsJob::deploy() {
   for (std::size_t k = 0; k < shards_.size(); ++k) {
-    sg4::ActorPtr a = sg4::Actor::create(fmt::format("ps-server-{}", k), server_hosts_[k], [this, k] { serve(k); });
+    sg4::ActorPtr a =
+        sg4::Actor::create(fmt::format("{}-server-{}", name_, k), server_hosts_[k], [this, k] { serve(k); });
     a->daemonize(); // servers live as long as some worker does
-    ctx_.transport.listen(shard_mailbox(k), a);
+    ctx_.transport.listen(shard_endpoint(k).mailbox, a);
   }
   for (std::size_t w = 0; w < workers_.size(); ++w) {
     worker_actors_.push_back(
-        sg4::Actor::create(fmt::format("ps-worker-{}", w), workers_[w].host, [this, w] { work(w); }));
+        sg4::Actor::create(fmt::format("{}-worker-{}", name_, w), workers_[w].host, [this, w] { work(w); }));
     ctx_.transport.listen(worker_mailbox(w), worker_actors_.back());
   }
 }
@@ -137,7 +148,7 @@ void PsJob::work(std::size_t w) {
     return;
   keys_[w] = keys_used(*model, data);
   slots_[w] = map_.slots(keys_[w]);
-  Rng rng = site_rng(ctx_.scenario.seed, static_cast<int>(w));
+  Rng rng = site_rng(ctx_.scenario.seed, workers_[w].id >= 0 ? workers_[w].id : static_cast<int>(w));
   request_keys(w);
   long long fresh = -1; // the complete clock the cached values are known to include
   if (!receive_values(w, *model, fresh))
@@ -167,7 +178,7 @@ void PsJob::request_keys(std::size_t w) {
     PullRequest req{w, 0, {}};
     for (std::size_t i : slots_[w][k])
       req.keys.push_back(keys_[w][i]);
-    sends.push_back(ctx_.transport.isend({shard_mailbox(k), server_hosts_[k]}, "pull", std::move(req)));
+    sends.push_back(ctx_.transport.isend(shard_endpoint(k), "pull", std::move(req)));
   }
   sg4::Comm::wait_all(sends);
 }
@@ -204,8 +215,7 @@ void PsJob::push(std::size_t w, const Model& model, const Eigen::VectorXd& befor
     // Writes never block the worker (SSPtable): under BSP it waits for the reply to the pull that rides
     // on this push instead, and under SSP it computes on while its updates cross the network. Every shard
     // hears every clock, even with no keys to change: it is how a shard knows a clock is complete.
-    ctx_.transport.post({shard_mailbox(k), server_hosts_[k]}, "push",
-                        KeyedValues{w, then_pull, std::move(delta), model.value_bytes});
+    ctx_.transport.post(shard_endpoint(k), "push", KeyedValues{w, then_pull, std::move(delta), model.value_bytes});
   }
 }
 
@@ -227,7 +237,7 @@ void PsJob::serve(std::size_t k) {
   auto flush = [&] {
     std::vector<PullRequest> waiting;
     for (auto& req : s.pending)
-      if (stopped_ || req.min_clock <= shard_clock_[k])
+      if (stopped_ || ready(k, req.worker, req.min_clock))
         reply(req);
       else
         waiting.push_back(std::move(req));
@@ -236,19 +246,23 @@ void PsJob::serve(std::size_t k) {
   if (k == 0)
     clock_done(0); // the initial model
   while (true) {
-    auto env = ctx_.transport.recv(shard_mailbox(k));
+    auto env = ctx_.transport.recv(shard_endpoint(k).mailbox);
     if (env->kind == "push") {
       const auto& p = env->as<KeyedValues>();
       const auto& keys = s.keys[p.from];
       for (std::size_t i = 0; i < keys.size(); ++i)
         values[keys[i]] += p.values[static_cast<Eigen::Index>(i)];
       charge_flops(static_cast<double>(keys.size()));
+      if (hooks_)
+        hooks_->on_push(k, keys, p.values);
       s.pushes[p.from]++;
       if (p.clock >= 0 && !keys.empty())
         s.pending.push_back({p.from, p.clock, {}});
       long long complete = *std::min_element(s.pushes.begin(), s.pushes.end());
       if (complete > shard_clock_[k]) {
         shard_clock_[k] = complete;
+        if (hooks_)
+          hooks_->on_clock(k, complete);
         clock_done(k);
       }
     } else if (env->kind == "pull") {
@@ -256,10 +270,16 @@ void PsJob::serve(std::size_t k) {
       if (!req.keys.empty())
         s.keys[req.worker] = std::move(req.keys);
       s.pending.push_back(std::move(req));
+    } else if (env->kind != "stop" && hooks_) {
+      hooks_->on_message(k, *env);
     }
     // "stop" (from the shard that saw the target met) needs nothing more than the flush.
     flush();
   }
+}
+
+bool PsJob::ready(std::size_t k, std::size_t worker, long long min_clock) {
+  return min_clock <= shard_clock_[k] && (!hooks_ || hooks_->may_serve(k, shards_[k].keys[worker], min_clock));
 }
 
 void PsJob::clock_done(std::size_t shard) {
@@ -267,15 +287,30 @@ void PsJob::clock_done(std::size_t shard) {
   if (complete <= evaluated_ || stopped_)
     return;
   evaluated_ = complete;
+  if (on_complete_) {
+    on_complete_(complete);
+    return;
+  }
   Metrics m = global_->evaluate(ctx_.workload->global_test());
   ctx_.recorder.set_iterations(complete);
   ctx_.recorder.sample("global", complete, m.loss, m.accuracy);
   if (!ctx_.recorder.should_stop(complete))
     return;
+  if (config_.record_parameters)
+    ctx_.recorder.detail("final_parameters",
+                         std::vector<double>(global_->parameters().begin(), global_->parameters().end()));
+  stop(shard);
+}
+
+void PsJob::stop(std::size_t except) {
+  if (stopped_)
+    return;
   stopped_ = true;
+  // Every other shard hears it, so that each answers its waiting pulls ("stop"); the calling shard
+  // answers its own in the flush that follows.
   for (std::size_t k = 0; k < shards_.size(); ++k)
-    if (k != shard)
-      ctx_.transport.post({shard_mailbox(k), server_hosts_[k]}, "stop", Opaque{kHeaderBytes});
+    if (k != except)
+      ctx_.transport.post(shard_endpoint(k), "stop", Opaque{kHeaderBytes});
 }
 
 } // namespace geosim

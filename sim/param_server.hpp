@@ -10,8 +10,8 @@
 //   async pull every clock, served at once.
 // Key caching: a worker's first pull names its keys (4 bytes each); from then on pushes and replies carry
 // values only, in that key order. A pull rides on the push that ends a clock, so a clock costs one
-// round trip to each server. Used by the param_server and centralized strategies (and Gaia inside a
-// data center).
+// round trip to each server. Used by the param_server and centralized strategies, and by Gaia inside each
+// data center (through ShardHooks).
 #include "sim/context.hpp"
 #include "sim/training.hpp"
 
@@ -27,10 +27,11 @@ enum class Consistency { bsp, ssp, async };
 
 struct PsConfig {
   Consistency sync = Consistency::bsp;
-  int staleness = 0;       ///< SSP's bound s
-  TrainingParams training; ///< a clock is local_epochs passes over the worker's data
+  int staleness = 0;              ///< SSP's bound s
+  TrainingParams training;        ///< a clock is local_epochs passes over the worker's data
+  bool record_parameters = false; ///< put the final parameter vector in summary.json (for checks)
 };
-/// Reads sync, staleness, lr, batch and local_epochs.
+/// Reads sync, staleness, lr, batch, local_epochs and record_parameters.
 PsConfig parse_ps_config(Field& p);
 const char* consistency_name(Consistency c);
 
@@ -50,6 +51,7 @@ struct PsWorker {
   simgrid::s4u::Host* host;
   int site;
   Dataset data;
+  int id = -1; ///< which random stream it draws its minibatches from (default: its place in the job)
 };
 
 /// The data sites' training sets cut among their worker hosts (each site's data over its own workers).
@@ -59,6 +61,21 @@ std::vector<Dataset> split_data(const Dataset& d, std::size_t parts);
 /// A site's server hosts, or its workers when it has no dedicated servers (servers colocated).
 std::vector<simgrid::s4u::Host*> server_hosts(const Platform& platform, int site);
 
+/// What a system built on the parameter server adds to each of its shards (Gaia's mirrors). Every call
+/// runs in the shard's server actor.
+class ShardHooks {
+public:
+  virtual ~ShardHooks() = default;
+  /// A local worker's change of `keys` was just added to the shard's values.
+  virtual void on_push(std::size_t shard, const std::vector<std::int64_t>& keys, const Eigen::VectorXd& delta) = 0;
+  /// Every local worker has now pushed `clock` clocks to this shard.
+  virtual void on_clock(std::size_t shard, long long clock) = 0;
+  /// Whether a pull of `keys` that the shard's own clock allows (min_clock reached) may be answered now.
+  virtual bool may_serve(std::size_t shard, const std::vector<std::int64_t>& keys, long long min_clock) = 0;
+  /// A message of a kind the parameter server does not know arrived in the shard's mailbox.
+  virtual void on_message(std::size_t shard, const Envelope& env) = 0;
+};
+
 /// One parameter-server job: servers, workers, and the global evaluation after every complete clock.
 class PsJob {
 public:
@@ -66,21 +83,40 @@ public:
   PsJob(RunContext& ctx, PsConfig config, std::vector<simgrid::s4u::Host*> servers, std::vector<PsWorker> workers,
         std::function<void(std::size_t)> before_training = {});
   ~PsJob();
+  /// Names the job's actors and mailboxes (several jobs run side by side in Gaia) and adds hooks to its
+  /// shards. Without `on_complete` the job evaluates its own model after every complete clock and
+  /// stops at the scenario's target; with it, it reports the clock and leaves both to the caller.
+  void extend(std::string name, ShardHooks* hooks, std::function<void(long long)> on_complete);
   void deploy();
+  /// Answers every waiting pull with "stop": no worker starts another clock. `except`: the shard whose
+  /// actor calls it, if any (it flushes its own pulls).
+  void stop(std::size_t except = static_cast<std::size_t>(-1));
   /// Worker w's actor, once deployed (to direct other mailboxes to it).
   simgrid::s4u::ActorPtr worker_actor(std::size_t w) const { return worker_actors_.at(w); }
+  /// The servers' values, one full parameter vector (each shard owns the keys ShardMap gives it).
+  Model& model() { return *global_; }
+  const ShardMap& shard_map() const { return map_; }
+  Endpoint shard_endpoint(std::size_t k) const;
+  /// Complete clocks per shard: every local worker has pushed that many.
+  long long shard_clock(std::size_t k) const { return shard_clock_.at(k); }
+  std::size_t workers() const { return workers_.size(); }
 
 private:
   struct Shard;
   void serve(std::size_t k);
+  bool ready(std::size_t k, std::size_t worker, long long min_clock);
   void work(std::size_t w);
   void clock_done(std::size_t shard);
   void request_keys(std::size_t w);
   bool receive_values(std::size_t w, Model& model, long long& fresh);
   void push(std::size_t w, const Model& model, const Eigen::VectorXd& before, long long then_pull);
+  std::string worker_mailbox(std::size_t w) const;
 
   RunContext& ctx_;
   PsConfig config_;
+  std::string name_ = "ps";
+  ShardHooks* hooks_ = nullptr;
+  std::function<void(long long)> on_complete_;
   std::vector<simgrid::s4u::Host*> server_hosts_;
   std::vector<PsWorker> workers_;
   std::vector<simgrid::s4u::ActorPtr> worker_actors_;
