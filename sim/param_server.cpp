@@ -83,7 +83,7 @@ std::vector<PsWorker> workers_of_sites(const RunContext& ctx, const std::vector<
     const auto& hosts = ctx.platform.workers[s];
     auto parts = split_data(ctx.workload->site(s, 0).train, hosts.size());
     for (std::size_t j = 0; j < hosts.size(); ++j)
-      out.push_back({hosts[j], s, std::move(parts[j])});
+      out.push_back({hosts[j], s, std::move(parts[j]), static_cast<int>(out.size())});
   }
   return out;
 }
@@ -127,16 +127,11 @@ std::string PsJob::worker_mailbox(std::size_t w) const { return fmt::format("{}-
 
 void PsJob::deploy() {
   for (std::size_t k = 0; k < shards_.size(); ++k) {
-    sg4::ActorPtr a =
-        sg4::Actor::create(fmt::format("{}-server-{}", name_, k), server_hosts_[k], [this, k] { serve(k); });
-    a->daemonize(); // servers live as long as some worker does
-    ctx_.transport.listen(shard_endpoint(k).mailbox, a);
+    // Servers live as long as some worker does.
+    sg4::Actor::create(fmt::format("{}-server-{}", name_, k), server_hosts_[k], [this, k] { serve(k); })->daemonize();
   }
-  for (std::size_t w = 0; w < workers_.size(); ++w) {
-    worker_actors_.push_back(
-        sg4::Actor::create(fmt::format("{}-worker-{}", name_, w), workers_[w].host, [this, w] { work(w); }));
-    ctx_.transport.listen(worker_mailbox(w), worker_actors_.back());
-  }
+  for (std::size_t w = 0; w < workers_.size(); ++w)
+    sg4::Actor::create(fmt::format("{}-worker-{}", name_, w), workers_[w].host, [this, w] { work(w); });
 }
 
 void PsJob::work(std::size_t w) {
@@ -229,6 +224,8 @@ void PsJob::serve(std::size_t k) {
       return;
     }
     const auto& keys = s.keys[req.worker];
+    if (hooks_)
+      hooks_->on_reply(k, req.worker, keys);
     Eigen::VectorXd v(static_cast<Eigen::Index>(keys.size()));
     for (std::size_t i = 0; i < keys.size(); ++i)
       v[static_cast<Eigen::Index>(i)] = values[keys[i]];
@@ -279,7 +276,7 @@ void PsJob::serve(std::size_t k) {
 }
 
 bool PsJob::ready(std::size_t k, std::size_t worker, long long min_clock) {
-  return min_clock <= shard_clock_[k] && (!hooks_ || hooks_->may_serve(k, shards_[k].keys[worker], min_clock));
+  return min_clock <= shard_clock_[k] && (!hooks_ || hooks_->may_serve(k, worker, shards_[k].keys[worker], min_clock));
 }
 
 void PsJob::clock_done(std::size_t shard) {

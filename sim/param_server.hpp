@@ -54,7 +54,8 @@ struct PsWorker {
   int id = -1; ///< which random stream it draws its minibatches from (default: its place in the job)
 };
 
-/// The data sites' training sets cut among their worker hosts (each site's data over its own workers).
+/// The data sites' training sets cut among their worker hosts (each site's data over its own workers);
+/// a worker's id is its place in the list.
 std::vector<PsWorker> workers_of_sites(const RunContext& ctx, const std::vector<int>& sites);
 /// Splits a data set in `parts`: by sample for classification, by user for ratings (a user stays whole).
 std::vector<Dataset> split_data(const Dataset& d, std::size_t parts);
@@ -70,8 +71,12 @@ public:
   virtual void on_push(std::size_t shard, const std::vector<std::int64_t>& keys, const Eigen::VectorXd& delta) = 0;
   /// Every local worker has now pushed `clock` clocks to this shard.
   virtual void on_clock(std::size_t shard, long long clock) = 0;
-  /// Whether a pull of `keys` that the shard's own clock allows (min_clock reached) may be answered now.
-  virtual bool may_serve(std::size_t shard, const std::vector<std::int64_t>& keys, long long min_clock) = 0;
+  /// Whether worker w's pull of `keys`, which the shard's own clock allows (min_clock reached), may be
+  /// answered now.
+  virtual bool may_serve(std::size_t shard, std::size_t w, const std::vector<std::int64_t>& keys,
+                         long long min_clock) = 0;
+  /// Worker w's pull of `keys` is being answered.
+  virtual void on_reply(std::size_t shard, std::size_t w, const std::vector<std::int64_t>& keys) = 0;
   /// A message of a kind the parameter server does not know arrived in the shard's mailbox.
   virtual void on_message(std::size_t shard, const Envelope& env) = 0;
 };
@@ -91,8 +96,6 @@ public:
   /// Answers every waiting pull with "stop": no worker starts another clock. `except`: the shard whose
   /// actor calls it, if any (it flushes its own pulls).
   void stop(std::size_t except = static_cast<std::size_t>(-1));
-  /// Worker w's actor, once deployed (to direct other mailboxes to it).
-  simgrid::s4u::ActorPtr worker_actor(std::size_t w) const { return worker_actors_.at(w); }
   /// The servers' values, one full parameter vector (each shard owns the keys ShardMap gives it).
   Model& model() { return *global_; }
   const ShardMap& shard_map() const { return map_; }
@@ -119,7 +122,6 @@ private:
   std::function<void(long long)> on_complete_;
   std::vector<simgrid::s4u::Host*> server_hosts_;
   std::vector<PsWorker> workers_;
-  std::vector<simgrid::s4u::ActorPtr> worker_actors_;
   std::function<void(std::size_t)> before_training_;
   std::unique_ptr<Model> global_; ///< the servers' values assembled for evaluation (no traffic)
   ShardMap map_;

@@ -1,5 +1,8 @@
 #include "sim/transport.hpp"
 
+#include <algorithm>
+#include <limits>
+
 namespace sg4 = simgrid::s4u;
 
 namespace geosim {
@@ -34,13 +37,36 @@ void Transport::account(const sg4::Host* from, const sg4::Host* to, double bytes
     counters_.by_link[name] += bytes;
 }
 
-void Transport::listen(const std::string& mailbox, sg4::ActorPtr actor) {
-  if (listening_.insert(mailbox).second)
-    sg4::Mailbox::by_name(mailbox)->set_receiver(actor ? actor : sg4::Actor::self());
+double Transport::bottleneck_Bps(const sg4::Host* from, const sg4::Host* to) const {
+  std::vector<sg4::Link*> links;
+  double latency = 0;
+  from->route_to(to, links, &latency);
+  double bw = std::numeric_limits<double>::infinity();
+  for (const auto* l : links)
+    bw = std::min(bw, l->get_bandwidth());
+  return bw;
+}
+
+sg4::Mailbox* Transport::connection(const Endpoint& to, const sg4::Host* from, const std::string& channel) {
+  std::string name = to.mailbox + "<" + from->get_name() + (channel.empty() ? "" : "#" + channel);
+  auto it = connections_.find(name);
+  if (it != connections_.end())
+    return it->second;
+  sg4::Mailbox* mbox = sg4::Mailbox::by_name(name);
+  sg4::Mailbox* inbox = sg4::Mailbox::by_name(to.mailbox);
+  // The reader hands each message on as it arrives, through a zero-byte comm on its own host (no time),
+  // into the mailbox the receiver reads: that mailbox then holds messages in the order they arrived.
+  sg4::ActorPtr reader = sg4::Actor::create("reader " + name, to.host, [mbox, inbox] {
+    while (true)
+      inbox->put_init(mbox->get<Envelope>(), 0)->detach();
+  });
+  reader->daemonize(); // a connection lives as long as someone uses it
+  mbox->set_receiver(reader);
+  connections_.emplace(name, mbox);
+  return mbox;
 }
 
 EnvelopePtr Transport::recv(const std::string& mailbox) {
-  listen(mailbox);
   return EnvelopePtr(sg4::Mailbox::by_name(mailbox)->get<Envelope>());
 }
 

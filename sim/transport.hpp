@@ -2,6 +2,12 @@
 // Transport: the only way geosim actors talk. It wraps SimGrid mailboxes, sets every message's simulated
 // size to the wire size of its payload, and counts bytes by (source site, destination site) and by link,
 // telling LAN (same site) from WAN (different sites) traffic.
+//
+// Messages travel as over one open connection per (sending host, receiving mailbox): every connection's
+// mailbox has a reader actor on the receiving host, so transfers start at once (no rendezvous), arrive
+// in order within a connection, and reach the receiver in the order they arrive across connections. A
+// plain SimGrid mailbox would hand them over in the order they were sent, so a small message from a
+// near host would wait for a large one still crossing a WAN.
 #include "sim/platform.hpp"
 
 #include <simgrid/s4u.hpp>
@@ -54,34 +60,35 @@ class Transport {
 public:
   explicit Transport(const Platform& platform);
 
-  /// Blocking send from the calling actor's host.
+  /// Blocking send from the calling actor's host: returns once the message has arrived.
   template <class T> void send(const Endpoint& to, const std::string& kind, T payload) {
-    auto [mbox, env, bytes] = prepare(to, kind, std::move(payload));
+    auto [mbox, env, bytes] = prepare(to, kind, std::move(payload), "");
     mbox->put(env.release(), bytes);
   }
   /// Asynchronous send; the caller waits on the returned comm (or lets it run while it computes).
   template <class T> simgrid::s4u::CommPtr isend(const Endpoint& to, const std::string& kind, T payload) {
-    auto [mbox, env, bytes] = prepare(to, kind, std::move(payload));
+    auto [mbox, env, bytes] = prepare(to, kind, std::move(payload), "");
     return mbox->put_async(env.release(), bytes);
   }
-  /// Fire and forget: the message travels while the caller goes on, and nobody waits for it.
-  template <class T> void post(const Endpoint& to, const std::string& kind, T payload) {
-    auto [mbox, env, bytes] = prepare(to, kind, std::move(payload));
+  /// Fire and forget: the message travels while the caller goes on, and nobody waits for it. A named
+  /// `channel` is a connection of its own (a control socket): its messages do not queue behind the
+  /// bulk traffic from the same host.
+  template <class T>
+  void post(const Endpoint& to, const std::string& kind, T payload, const std::string& channel = "") {
+    auto [mbox, env, bytes] = prepare(to, kind, std::move(payload), channel);
     mbox->put_init(env.release(), bytes)->detach();
   }
-  /// Makes `actor` (by default the calling one) the mailbox's receiver: messages sent to it then flow at
-  /// once, as over an open socket, instead of waiting for the receiver to ask for each one (SimGrid's
-  /// rendezvous), which would serialize a server's incoming transfers. recv() does it on first use;
-  /// strategies call it when they create the actor, before anyone can send to it.
-  void listen(const std::string& mailbox, simgrid::s4u::ActorPtr actor = nullptr);
-  /// Blocking receive on a mailbox this actor serves.
+  /// Blocking receive: the next message to have arrived at this mailbox, from any sender.
   EnvelopePtr recv(const std::string& mailbox);
+
+  /// The narrowest nominal bandwidth on the route between two hosts (bytes/s).
+  double bottleneck_Bps(const simgrid::s4u::Host* from, const simgrid::s4u::Host* to) const;
 
   const TrafficCounters& counters() const { return counters_; }
   const Platform& platform() const { return platform_; }
 
 private:
-  template <class T> auto prepare(const Endpoint& to, const std::string& kind, T payload) {
+  template <class T> auto prepare(const Endpoint& to, const std::string& kind, T payload, const std::string& channel) {
     auto env = std::make_unique<Envelope>();
     env->kind = kind;
     env->from = simgrid::s4u::this_actor::get_host();
@@ -89,14 +96,16 @@ private:
     env->body = std::move(payload);
     account(env->from, to.host, env->bytes);
     double bytes = env->bytes;
-    return std::make_tuple(simgrid::s4u::Mailbox::by_name(to.mailbox), std::move(env), bytes);
+    return std::make_tuple(connection(to, env->from, channel), std::move(env), bytes);
   }
   void account(const simgrid::s4u::Host* from, const simgrid::s4u::Host* to, double bytes);
+  /// The mailbox of the connection from a host to an endpoint, with a reader on the endpoint's host.
+  simgrid::s4u::Mailbox* connection(const Endpoint& to, const simgrid::s4u::Host* from, const std::string& channel);
 
   const Platform& platform_;
   TrafficCounters counters_;
   std::map<std::pair<const simgrid::s4u::Host*, const simgrid::s4u::Host*>, std::vector<std::string>> routes_;
-  std::set<std::string> listening_; ///< mailboxes with a permanent receiver
+  std::map<std::string, simgrid::s4u::Mailbox*> connections_;
 };
 
 } // namespace geosim

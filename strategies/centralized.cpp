@@ -47,8 +47,6 @@ public:
     job_ = std::make_unique<PsJob>(ctx, config_, server_hosts(ctx.platform, site_), std::move(workers),
                                    [this, &ctx](std::size_t w) { gather(ctx, w); });
     job_->deploy();
-    for (std::size_t w = 0; w < hosts.size(); ++w)
-      ctx.transport.listen(inbox(w), job_->worker_actor(w));
     // Site k of the shipping sites sends to gathering worker k mod n, which trains once all arrived.
     std::size_t k = 0;
     double shipped = 0;

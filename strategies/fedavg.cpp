@@ -52,14 +52,10 @@ public:
     for (int s : clients_)
       clients.push_back({fmt::format("fedavg-client-{}", ctx.platform.site_name(s)), ctx.platform.workers[s][0]});
     for (std::size_t k = 0; k < clients.size(); ++k) {
-      auto a = sg4::Actor::create("client", clients[k].host, [this, &ctx, server, me = clients[k], site = clients_[k]] {
-        client(ctx, me, server, site);
-      });
-      ctx.transport.listen(clients[k].mailbox, a);
+      sg4::Actor::create("client", clients[k].host,
+                         [this, &ctx, server, me = clients[k], site = clients_[k]] { client(ctx, me, server, site); });
     }
-    auto a = sg4::Actor::create("server", server_host,
-                                [this, &ctx, server, clients] { this->server(ctx, server, clients); });
-    ctx.transport.listen(server.mailbox, a);
+    sg4::Actor::create("server", server_host, [this, &ctx, server, clients] { this->server(ctx, server, clients); });
   }
 
 private:

@@ -70,11 +70,11 @@ TEST_CASE("param_server moves a clock's pushes and replies, and the keys once", 
   // Over the WAN, each message carries one worker's remote half of the keys: 16 + 5120 x 4 bytes.
   // - start: each worker names its remote keys (4 bytes each) and gets their values: 4 messages;
   // - clock 0: two pushes, two replies: 4;
-  // - clock 1: two pushes; the first server to complete clock 2 still replies with values (1), the
-  //   second finds the target met: it tells the other server (16 bytes) and answers its remote
-  //   worker with a stop (16 bytes).
+  // - clock 1: two pushes, which complete clock 2 on both servers at the same instant. The first to
+  //   have applied them finds the target met: it tells the other server (16 bytes), and each server
+  //   answers its remote worker with a stop (16 bytes each).
   const double half = 16 + 5120 * 4;
-  CHECK(r.summary["bytes"]["wan"].get<double>() == 11 * half + 2 * 16);
+  CHECK(r.summary["bytes"]["wan"].get<double>() == 10 * half + 3 * 16);
   CHECK(r.summary["bytes"]["lan"].get<double>() == 0); // colocated worker and server: host-local
   CHECK(r.summary["bytes"]["host_local"].get<double>() > 0);
 }
