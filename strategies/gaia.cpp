@@ -3,7 +3,7 @@
 // as in param_server. Between data centers the servers act as mirrors:
 //  - significance filter: a server adds its local workers' change of each key to an accumulator and, at
 //    the end of each local clock, sends a key's accumulated change to the other data centers only when
-//    |accumulated / current value| exceeds the threshold (threshold / sqrt(clock) by default);
+//    |accumulated / current value| exceeds the threshold (1%, constant like the learning rate);
 //  - selective barrier: when a server has significant updates to send while its earlier ones are still
 //    crossing the WAN, it first sends their keys alone (a key list or a bitmap, whichever is smaller);
 //    receivers hold reads of those keys until the values arrive;
@@ -61,7 +61,9 @@ enum class BarrierMode { automatic, always, never };
 struct GaiaConfig {
   PsConfig ps;
   double threshold = 0.01;
-  bool decay = true; ///< threshold / sqrt(clock), as Gaia decays it with the learning rate
+  /// threshold / sqrt(clock). Gaia decays its threshold as it decays the learning rate; geosim trains with
+  /// a constant learning rate, so the threshold stays constant unless asked.
+  bool decay = false;
   int mirror_bound = 2;
   BarrierMode barrier = BarrierMode::automatic;
 };
@@ -123,7 +125,7 @@ public:
     require_learning_setup(p, sc, "gaia");
     config_.ps = parse_ps_config(p);
     config_.threshold = p.number_or("threshold", config_.threshold, 0, std::numeric_limits<double>::infinity());
-    config_.decay = p.choice_or("threshold_decay", "sqrt", {"sqrt", "none"}) == "sqrt";
+    config_.decay = p.choice_or("threshold_decay", "none", {"none", "sqrt"}) == "sqrt";
     config_.mirror_bound = static_cast<int>(p.integer_or("mirror_bound", config_.mirror_bound, 0, 1000));
     std::string b = p.choice_or("barrier", "auto", {"auto", "always", "never"});
     config_.barrier = b == "always" ? BarrierMode::always : b == "never" ? BarrierMode::never : BarrierMode::automatic;
