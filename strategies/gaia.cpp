@@ -172,7 +172,7 @@ public:
     return c;
   }
 
-  /// Evaluates data center d's replica once it holds its own clock c and all mirror messages up to c.
+  /// Evaluates a data center's replica once it holds its own clock c and all mirror messages up to c.
   void advance_replica(DataCenter& dc) {
     long long c = std::numeric_limits<long long>::max();
     for (std::size_t k = 0; k < dc.shard_keys.size(); ++k)
@@ -183,7 +183,7 @@ public:
     ctx_->recorder.sample(ctx_->platform.site_name(dc.site), c, m.loss, m.accuracy);
     if (config_.ps.record_parameters)
       last_parameters_[ctx_->platform.site_name(dc.site)] = dc.job->model().parameters();
-    for (long long t = dc.replica_clock + 1; t <= c; ++t)
+    for (long long t = dc.replica_clock + 1; t <= c && !stopped_; ++t)
       report(t, m);
     dc.replica_clock = c;
   }
