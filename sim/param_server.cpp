@@ -288,7 +288,7 @@ void PsJob::clock_done(std::size_t shard) {
     on_complete_(complete);
     return;
   }
-  Metrics m = global_->evaluate(ctx_.workload->global_test());
+  Metrics m = judge(complete);
   ctx_.recorder.set_iterations(complete);
   ctx_.recorder.sample("global", complete, m.loss, m.accuracy);
   if (!ctx_.recorder.should_stop(complete))
@@ -297,6 +297,23 @@ void PsJob::clock_done(std::size_t shard) {
     ctx_.recorder.detail("final_parameters",
                          std::vector<double>(global_->parameters().begin(), global_->parameters().end()));
   stop(shard);
+}
+
+Metrics PsJob::judge(long long clock) {
+  if (config_.judge_sites.empty())
+    return global_->evaluate(ctx_.workload->global_test());
+  Metrics sum{0, 0};
+  double weight = 0;
+  for (int s : config_.judge_sites) {
+    const Dataset& test = ctx_.workload->site(s, sg4::Engine::get_clock()).test;
+    Metrics m = global_->evaluate(test);
+    ctx_.recorder.sample(ctx_.platform.site_name(s), clock, m.loss, m.accuracy);
+    double w = static_cast<double>(test.size());
+    sum.loss += w * m.loss;
+    sum.accuracy += w * m.accuracy;
+    weight += w;
+  }
+  return {sum.loss / weight, sum.accuracy / weight};
 }
 
 void PsJob::stop(std::size_t except) {

@@ -30,6 +30,9 @@ struct PsConfig {
   int staleness = 0;              ///< SSP's bound s
   TrainingParams training;        ///< a clock is local_epochs passes over the worker's data
   bool record_parameters = false; ///< put the final parameter vector in summary.json (for checks)
+  /// Empty: the model is judged on the global test set. Otherwise on each of these sites' current test
+  /// sets (as an edge site using the model would), the global figure being their weighted mean.
+  std::vector<int> judge_sites;
 };
 /// Reads sync, staleness, lr, batch, local_epochs and record_parameters.
 PsConfig parse_ps_config(Field& p);
@@ -110,6 +113,7 @@ private:
   bool ready(std::size_t k, std::size_t worker, long long min_clock);
   void work(std::size_t w);
   void clock_done(std::size_t shard);
+  Metrics judge(long long clock);
   void request_keys(std::size_t w);
   bool receive_values(std::size_t w, Model& model, long long& fresh);
   void push(std::size_t w, const Model& model, const Eigen::VectorXd& before, long long then_pull);

@@ -43,6 +43,29 @@ long long train_epochs(Model& model, const Dataset& data, int epochs, int batch,
   return steps;
 }
 
+void train_stream(Model& model, const Dataset& data, int batches, int batch, double lr, Rng& rng) {
+  if (data.size() == 0)
+    return;
+  std::uniform_int_distribution<int> pick(0, static_cast<int>(data.size()) - 1);
+  double flops = 0;
+  for (int k = 0; k < batches; ++k) {
+    std::vector<int> rows(static_cast<std::size_t>(std::max(batch, 1)));
+    for (auto& r : rows)
+      r = pick(rng);
+    Dataset b = data.subset(rows);
+    Update g = model.gradient(b);
+    model.apply(g, -lr);
+    flops += model.gradient_flops(b) + model.apply_flops(g);
+  }
+  charge_flops(flops);
+}
+
+StreamParams parse_stream(Field& f, StreamParams s) {
+  s.period_s = f.number_or("period_s", s.period_s, 0);
+  s.batches_per_period = static_cast<int>(f.integer_or("batches_per_period", s.batches_per_period, 1, 1000000));
+  return s;
+}
+
 TrainingParams parse_training(Field& f, TrainingParams d) {
   d.lr = f.number_or("lr", d.lr, 0, std::numeric_limits<double>::infinity(), true);
   d.batch = static_cast<int>(f.integer_or("batch", d.batch, 0, 100000000));

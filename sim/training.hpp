@@ -19,6 +19,10 @@ void charge_flops(double flops);
 /// `rng`; charges the gradient and update flops. Returns the number of steps taken.
 long long train_epochs(Model& model, const Dataset& data, int epochs, int batch, double lr, Rng& rng);
 
+/// Online learning on a stream: `batches` minibatches of `batch` samples drawn at random from `data` (the
+/// site's current data), one SGD step each; charges their flops.
+void train_stream(Model& model, const Dataset& data, int batches, int batch, double lr, Rng& rng);
+
 struct Scenario;
 
 /// Hyper-parameters of local SGD shared by the learning strategies.
@@ -28,6 +32,15 @@ struct TrainingParams {
   int local_epochs = 1;
 };
 TrainingParams parse_training(Field& params, TrainingParams defaults = {});
+
+/// Pacing of an edge site's learner: with `period_s` > 0 it learns once per period from the stream,
+/// `batches_per_period` minibatches (as Cartel's models are updated one batch at a time); with 0 it
+/// trains local_epochs over its data back to back.
+struct StreamParams {
+  double period_s = 0;
+  int batches_per_period = 1;
+};
+StreamParams parse_stream(Field& params, StreamParams defaults = {});
 
 /// Learning strategies need a workload and a bound on the run; this checks both, naming the strategy.
 void require_learning_setup(const Field& params, const Scenario& scenario, const std::string& strategy);

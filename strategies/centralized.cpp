@@ -29,6 +29,8 @@ public:
     if (site_ < 0)
       input_error(p.file(), p.path() + ".site", "the name of the data center that gathers the data", name);
     data_sites_ = sc.workload->partition.sites;
+    if (p.choice_or("judge", "global", {"global", "sites"}) == "sites")
+      config_.judge_sites = data_sites_;
   }
 
   void deploy(RunContext& ctx) override {

@@ -1,0 +1,323 @@
+// cartel: collaborative transfer learning at the edge (Daga et al., SoCC'19). Every data site keeps a
+// small model of its own and updates it once per period from its stream (`batches_per_period` minibatches
+// of its current data), as isolated learning with the same period does.
+// Around that:
+//  - every `report_every_s` a site sends the metadata service its class distribution and accuracy;
+//  - a drift detector at each site compares its accuracy on its current data with the mean of its last
+//    `window` figures; a drop of more than `drop` is a drift;
+//  - on a drift the site names the classes it now sees and handles badly (recall below
+//    `class_accuracy`), asks the metadata service for its logical neighbours (the peers holding those
+//    classes, ranked by Jensen-Shannon divergence between class distributions), pulls from the best
+//    `neighbours` of them only the model slice of those classes (softmax rows), merges it, and trains on.
+// A site's model holds the rows of the classes it has seen or imported; its size is reported beside
+// adaptation times (sim/adaptation.hpp), slices and metadata bytes.
+#include "sim/adaptation.hpp"
+#include "sim/context.hpp"
+#include "sim/neighbours.hpp"
+#include "sim/strategy.hpp"
+#include "sim/training.hpp"
+
+#include <fmt/format.h>
+
+#include <map>
+#include <numeric>
+#include <set>
+
+namespace sg4 = simgrid::s4u;
+
+namespace geosim {
+namespace {
+
+constexpr double kHeaderBytes = 16;
+constexpr double kFieldBytes = 4; // a class share, a class or site number, as float32 / int32
+
+struct Metadata {
+  int site;
+  std::vector<double> class_share;
+  double accuracy;
+  double wire_bytes() const { return kHeaderBytes + kFieldBytes * static_cast<double>(class_share.size() + 1); }
+};
+
+struct NeighbourQuery {
+  int site;
+  std::vector<double> class_share;
+  std::vector<int> classes;
+  double wire_bytes() const {
+    return kHeaderBytes + kFieldBytes * static_cast<double>(class_share.size() + classes.size());
+  }
+};
+
+struct SiteList {
+  std::vector<int> sites;
+  double wire_bytes() const { return kHeaderBytes + kFieldBytes * static_cast<double>(sites.size()); }
+};
+
+struct SliceRequest {
+  int site;
+  std::vector<int> classes;
+  double wire_bytes() const { return kHeaderBytes + kFieldBytes * static_cast<double>(classes.size()); }
+};
+
+struct CartelConfig {
+  TrainingParams training;
+  StreamParams stream;
+  double report_every_s = 60;
+  int window = 3;
+  double drop = 0.1;
+  double class_accuracy = 0.5;
+  double min_share = 0.05;
+  int neighbours = 1;
+};
+
+/// A merge: the site's accuracy on its current data just before and just after importing a slice.
+struct Merge {
+  int site;
+  double at_s, before, after;
+  std::vector<int> classes;
+};
+
+class Cartel : public Strategy {
+public:
+  Cartel(Field& p, const Scenario& sc) {
+    require_learning_setup(p, sc, "cartel");
+    if (sc.workload->model.kind != "softmax")
+      input_error(p.file(), "workload.model.kind", "softmax (cartel moves output rows between site models)",
+                  sc.workload->model.kind);
+    c_.training = parse_training(p);
+    c_.stream = parse_stream(p, {1.0, 1});
+    if (c_.stream.period_s <= 0)
+      input_error(p.file(), p.path() + ".period_s", "a period in seconds > 0 (a cartel site learns from a stream)",
+                  std::to_string(c_.stream.period_s));
+    c_.report_every_s =
+        p.number_or("report_every_s", c_.report_every_s, 0, std::numeric_limits<double>::infinity(), true);
+    c_.window = static_cast<int>(p.integer_or("window", c_.window, 1, 1000));
+    c_.drop = p.number_or("drop", c_.drop, 0, 1, true);
+    c_.class_accuracy = p.number_or("class_accuracy", c_.class_accuracy, 0, 1);
+    c_.min_share = p.number_or("min_share", c_.min_share, 0, 1);
+    c_.neighbours = static_cast<int>(p.integer_or("neighbours", c_.neighbours, 1, 1000));
+    sites_ = sc.workload->partition.sites;
+    std::string ms = p.string_or("metadata_site", first_dc(sc.platform));
+    metadata_site_ = sc.platform.site_index(ms);
+    if (metadata_site_ < 0)
+      input_error(p.file(), p.path() + ".metadata_site", "the name of a site of this platform", ms);
+  }
+
+  void deploy(RunContext& ctx) override {
+    ctx_ = &ctx;
+    adaptation_.emplace(ctx.workload->spec().drift);
+    models_.clear();
+    held_.clear();
+    for (int s : sites_) {
+      models_[s] = ctx.workload->make_model(static_cast<std::uint64_t>(ctx.scenario.seed));
+      sg4::Actor::create("cartel-peer", host(s), [this, s] { serve_slices(s); })->daemonize();
+      sg4::Actor::create("cartel-site", host(s), [this, s] { learn(s); });
+    }
+    sg4::Actor::create("metadata-service", host(metadata_site_), [this] { serve_metadata(); })->daemonize();
+  }
+
+private:
+  static std::string first_dc(const PlatformSpec& p) {
+    for (const auto& s : p.sites)
+      if (s.kind == "dc")
+        return s.name;
+    return p.sites.front().name;
+  }
+  sg4::Host* host(int site) const { return ctx_->platform.workers[site][0]; }
+  Endpoint metadata_service() const { return {"cartel-metadata", host(metadata_site_)}; }
+  Endpoint site_inbox(int s) const { return {fmt::format("cartel-site-{}", s), host(s)}; }
+  Endpoint peer(int s) const { return {fmt::format("cartel-peer-{}", s), host(s)}; }
+
+  void learn(int site) {
+    RunContext& ctx = *ctx_;
+    Model& model = *models_[site];
+    Rng rng = site_rng(ctx.scenario.seed, site);
+    std::vector<double> recent;
+    double next_report = 0;
+    for (long long k = 1; !ctx.recorder.should_stop(k - 1); ++k) {
+      sg4::this_actor::sleep_until(static_cast<double>(k - 1) * c_.stream.period_s);
+      double now = sg4::Engine::get_clock();
+      const SiteData& data = ctx.workload->site(site, now);
+      note_classes(site, data.class_share);
+      train_stream(model, data.train, c_.stream.batches_per_period, c_.training.batch, c_.training.lr, rng);
+      double acc = evaluate(site, k);
+      if (now >= next_report) {
+        ctx.transport.post(metadata_service(), "metadata", Metadata{site, data.class_share, acc});
+        metadata_bytes_ += Metadata{site, data.class_share, acc}.wire_bytes();
+        next_report = now + c_.report_every_s;
+      }
+      double mean = recent.empty() ? acc : std::accumulate(recent.begin(), recent.end(), 0.0) / recent.size();
+      if (static_cast<int>(recent.size()) == c_.window && acc < mean - c_.drop) {
+        adapt(site, k);
+        recent.clear();
+        continue;
+      }
+      recent.push_back(acc);
+      if (static_cast<int>(recent.size()) > c_.window)
+        recent.erase(recent.begin());
+    }
+  }
+
+  double evaluate(int site, long long k) {
+    const Dataset& test = ctx_->workload->site(site, sg4::Engine::get_clock()).test;
+    Metrics m = models_[site]->evaluate(test);
+    ctx_->recorder.sample(ctx_->platform.site_name(site), k, m.loss, m.accuracy);
+    adaptation_->observe(site, sg4::Engine::get_clock(), m.accuracy);
+    report(k, m, static_cast<double>(test.size()));
+    return m.accuracy;
+  }
+
+  /// Drift: find the classes handled badly, ask for neighbours, pull their slices and merge.
+  void adapt(int site, long long k) {
+    RunContext& ctx = *ctx_;
+    const SiteData& data = ctx.workload->site(site, sg4::Engine::get_clock());
+    std::vector<int> weak = weak_classes(*models_[site], data);
+    drifts_++;
+    if (weak.empty())
+      return;
+    ctx.transport.post(metadata_service(), "neighbours", NeighbourQuery{site, data.class_share, weak});
+    auto reply = ctx.transport.recv(site_inbox(site).mailbox);
+    const auto& peers = reply->as<SiteList>().sites;
+    double before = models_[site]->evaluate(data.test).accuracy;
+    std::size_t got = 0;
+    for (int p : peers)
+      ctx.transport.post(peer(p), "slice?", SliceRequest{site, weak});
+    std::vector<ModelSlice> slices;
+    for (std::size_t i = 0; i < peers.size(); ++i) {
+      auto env = ctx.transport.recv(site_inbox(site).mailbox);
+      slices.push_back(env->as<ModelSlice>());
+      slice_bytes_ += env->bytes;
+      ++got;
+    }
+    if (got == 0)
+      return;
+    merge(*models_[site], slices);
+    for (int c : weak)
+      held_[site].insert(c);
+    double after = models_[site]->evaluate(data.test).accuracy;
+    merges_.push_back({site, sg4::Engine::get_clock(), before, after, weak});
+    (void)k;
+  }
+
+  /// Classes present in the site's current data whose recall on its current test set is low.
+  std::vector<int> weak_classes(const Model& model, const SiteData& data) const {
+    Eigen::MatrixXd scores = model.logits(data.test);
+    std::vector<double> hits(data.class_share.size(), 0), seen(data.class_share.size(), 0);
+    for (Eigen::Index j = 0; j < scores.cols(); ++j) {
+      Eigen::Index best;
+      scores.col(j).maxCoeff(&best);
+      int y = data.test.y[static_cast<std::size_t>(j)];
+      seen[y]++;
+      hits[y] += best == y;
+    }
+    std::vector<int> weak;
+    for (std::size_t c = 0; c < seen.size(); ++c)
+      if (data.class_share[c] >= c_.min_share && seen[c] > 0 && hits[c] / seen[c] < c_.class_accuracy)
+        weak.push_back(static_cast<int>(c));
+    return weak;
+  }
+
+  /// The slices' rows, averaged when several peers sent the same classes, replace the site's own.
+  static void merge(Model& model, const std::vector<ModelSlice>& slices) {
+    ModelSlice mean = slices.front();
+    for (std::size_t i = 1; i < slices.size(); ++i)
+      mean.values += slices[i].values;
+    mean.values /= static_cast<double>(slices.size());
+    model.import_slice(mean);
+  }
+
+  void serve_slices(int site) {
+    while (true) {
+      auto env = ctx_->transport.recv(peer(site).mailbox);
+      const auto& req = env->as<SliceRequest>();
+      ctx_->transport.post(site_inbox(req.site), "slice", models_[site]->export_slice(req.classes));
+    }
+  }
+
+  void serve_metadata() {
+    std::map<int, SiteProfile> profiles;
+    while (true) {
+      auto env = ctx_->transport.recv(metadata_service().mailbox);
+      if (env->kind == "metadata") {
+        const auto& m = env->as<Metadata>();
+        profiles[m.site] = {m.site, m.class_share};
+        continue;
+      }
+      const auto& q = env->as<NeighbourQuery>();
+      std::vector<SiteProfile> peers;
+      for (const auto& [s, profile] : profiles)
+        if (s != q.site)
+          peers.push_back(profile);
+      SiteList best{rank_neighbours(q.class_share, q.classes, peers, c_.neighbours, c_.min_share)};
+      ctx_->transport.post(site_inbox(q.site), "neighbours", std::move(best));
+    }
+  }
+
+  void note_classes(int site, const std::vector<double>& share) {
+    for (std::size_t c = 0; c < share.size(); ++c)
+      if (share[c] >= c_.min_share)
+        held_[site].insert(static_cast<int>(c));
+  }
+
+  /// The global figure at iteration k, once every site has reported it (weighted by test-set size).
+  void report(long long k, const Metrics& m, double weight) {
+    auto& r = reports_[k];
+    r.sites++;
+    r.weight += weight;
+    r.accuracy += weight * m.accuracy;
+    r.loss += weight * m.loss;
+    if (r.sites < sites_.size())
+      return;
+    ctx_->recorder.set_iterations(k);
+    ctx_->recorder.sample("global", k, r.loss / r.weight, r.accuracy / r.weight);
+    reports_.erase(k);
+    record_details();
+  }
+
+  void record_details() {
+    auto& rec = ctx_->recorder;
+    const Model& any = *models_.begin()->second;
+    int classes = ctx_->workload->spec().shape().classes;
+    double row_bytes = static_cast<double>(any.size()) / classes * any.value_bytes;
+    double held = 0;
+    for (const auto& [s, cls] : held_)
+      held += static_cast<double>(cls.size());
+    rec.detail("model_bytes_mean", row_bytes * held / static_cast<double>(sites_.size()));
+    rec.detail("model_bytes_full", any.wire_bytes());
+    rec.detail("metadata_bytes", metadata_bytes_);
+    rec.detail("slice_bytes", slice_bytes_);
+    rec.detail("drifts_detected", drifts_);
+    json merges = json::array();
+    for (const auto& m : merges_)
+      merges.push_back({{"site", ctx_->platform.site_name(m.site)},
+                        {"at_s", m.at_s},
+                        {"classes", m.classes},
+                        {"accuracy_before", m.before},
+                        {"accuracy_after", m.after}});
+    rec.detail("merges", merges);
+    rec.detail("adaptation", adaptation_->report(ctx_->platform));
+  }
+
+  struct Report {
+    std::size_t sites = 0;
+    double weight = 0, loss = 0, accuracy = 0;
+  };
+
+  CartelConfig c_;
+  std::vector<int> sites_;
+  int metadata_site_ = -1;
+  RunContext* ctx_ = nullptr;
+  std::map<int, std::unique_ptr<Model>> models_;
+  std::map<int, std::set<int>> held_; ///< classes a site's model holds rows for
+  std::map<long long, Report> reports_;
+  std::optional<AdaptationTracker> adaptation_;
+  std::vector<Merge> merges_;
+  double metadata_bytes_ = 0, slice_bytes_ = 0;
+  long long drifts_ = 0;
+};
+
+const StrategyRegistration reg{
+    {"cartel", "Cartel: a small model per site; on drift, slices of the closest peers' models (metadata service, JSD)",
+     [](Field& p, const Scenario& sc) { return std::make_shared<Cartel>(p, sc); }}};
+
+} // namespace
+} // namespace geosim

@@ -1,0 +1,91 @@
+// Cartel: the metadata service's neighbour ranking (unit), and end to end in the geosim binary on the
+// shipped drift scenario: slice bytes, what merging does, metadata-only traffic without drift, and
+// adaptation against isolated learning.
+#include "sim/neighbours.hpp"
+#include "tests/helpers.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace geosim::test;
+using nlohmann::json;
+
+TEST_CASE("Jensen-Shannon divergence: 0 for equal distributions, 1 bit for disjoint ones", "[cartel]") {
+  CHECK(geosim::jensen_shannon({1, 1, 0}, {2, 2, 0}) == Approx(0).margin(1e-12));
+  CHECK(geosim::jensen_shannon({1, 0}, {0, 1}) == Approx(1));
+  double half = geosim::jensen_shannon({1, 1}, {1, 0});
+  CHECK(half > 0);
+  CHECK(half < 1);
+  CHECK(geosim::jensen_shannon({1, 1}, {1, 0}) == Approx(geosim::jensen_shannon({1, 0}, {1, 1})));
+}
+
+TEST_CASE("the metadata service picks the closest peer that holds the needed classes", "[cartel]") {
+  // A site that now sees classes 0, 1 and the new class 3.
+  std::vector<double> mine{0.25, 0.25, 0, 0.5};
+  std::vector<geosim::SiteProfile> peers{
+      {10, {0.5, 0.5, 0, 0}},     // alike on 0 and 1, but has never seen class 3
+      {11, {0, 0, 0.5, 0.5}},     // has class 3, little else in common
+      {12, {0.3, 0.2, 0, 0.5}},   // alike and has class 3: the best
+      {13, {0.1, 0.1, 0.3, 0.5}}, // has class 3, further away than 12
+  };
+  CHECK(geosim::rank_neighbours(mine, {3}, peers, 1, 0.05) == std::vector<int>{12});
+  CHECK(geosim::rank_neighbours(mine, {3}, peers, 3, 0.05) == std::vector<int>{12, 13, 11});
+  // Without a needed class, peer 10 competes too, and 12 still wins.
+  CHECK(geosim::rank_neighbours(mine, {}, peers, 2, 0.05).front() == 12);
+  CHECK(geosim::rank_neighbours(mine, {2}, {{10, {1, 0, 0, 0}}}, 1, 0.05).empty());
+}
+
+namespace {
+
+json run_edge_drift(const std::string& label, const std::string& extra) {
+  auto out = temp_dir("cartel-run");
+  auto r = run_geosim("run -q scenarios/edge-drift.json --only " + label + " -o " + out.string() + " " + extra);
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  return read_json(out / label / "summary.json");
+}
+
+} // namespace
+
+TEST_CASE("cartel pulls exactly the slice it needs, and the merge lifts the site's accuracy", "[cartel]") {
+  json s = run_edge_drift("cartel", "--set stop.max_sim_time_s=700");
+  const json& merges = s["details"]["merges"];
+  REQUIRE(merges.size() >= 2); // the trend reaches edge-01 at 300 s and edge-02 at 420 s
+  double expected = 0;
+  for (const auto& m : merges) {
+    double classes = static_cast<double>(m["classes"].size());
+    expected += classes * (20 + 1) * 4 + 4 * classes; // a row of 20 weights and a bias per class, and its number
+    INFO(m.dump());
+    CHECK(m["accuracy_after"].get<double>() > m["accuracy_before"].get<double>() + 0.1);
+  }
+  CHECK(s["details"]["slice_bytes"].get<double>() == expected);
+  // Everything else on the WAN is control: metadata reports, neighbour queries and replies, slice requests.
+  double wan = s["bytes"]["wan"].get<double>();
+  CHECK(wan > s["details"]["slice_bytes"].get<double>() + s["details"]["metadata_bytes"].get<double>());
+}
+
+TEST_CASE("without drift, cartel moves only metadata over the WAN", "[cartel]") {
+  json s = run_edge_drift("cartel", "--set 'workload.drift=[]' --set stop.max_sim_time_s=400");
+  CHECK(s["details"]["merges"].empty());
+  CHECK(s["details"]["slice_bytes"].get<double>() == 0);
+  CHECK(s["details"]["metadata_bytes"].get<double>() > 0);
+  CHECK(s["bytes"]["wan"].get<double>() == s["details"]["metadata_bytes"].get<double>());
+}
+
+TEST_CASE("on the shipped drift scenario, isolated learning never recovers faster than cartel", "[cartel]") {
+  json cartel = run_edge_drift("cartel", "")["details"]["adaptation"];
+  json isolated = run_edge_drift("isolated", "")["details"]["adaptation"];
+  REQUIRE(cartel["events"].size() == isolated["events"].size());
+  int compared = 0;
+  for (std::size_t i = 0; i < cartel["events"].size(); ++i) {
+    const json& c = cartel["events"][i];
+    const json& s = isolated["events"][i];
+    INFO(c.dump() << " / " << s.dump());
+    REQUIRE(c["site"] == s["site"]);
+    if (s["adaptation_s"].is_null())
+      continue; // isolated never got back: it cannot have been faster
+    REQUIRE_FALSE(c["adaptation_s"].is_null());
+    CHECK(c["adaptation_s"].get<double>() <= s["adaptation_s"].get<double>());
+    ++compared;
+  }
+  CHECK(compared >= 4);
+}
