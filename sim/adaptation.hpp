@@ -1,7 +1,9 @@
 #pragma once
 // Adaptation to drift, as Cartel measures it against isolated learning: for every drift event at a data
-// site, the simulated time from the event until the site's accuracy on its current data is back within
-// `tolerance` (2 points by default) of its last figure before the event.
+// site, the simulated time from the event until the site's accuracy on its current data first comes
+// within `tolerance` (2 points) of the lower of two levels: its last figure before the event, and the
+// level it settles at afterwards (its mean from 200 to 300 s after the event). The second matters when
+// the new distribution is harder than the old: no learner gets back to the old level there.
 #include "sim/input.hpp"
 #include "sim/learning/workload.hpp"
 
@@ -15,16 +17,17 @@ public:
   explicit AdaptationTracker(const std::vector<DriftEvent>& drift, double tolerance = 0.02);
   /// The site's accuracy on its current test set at simulated time `now` (samples in time order).
   void observe(int site, double now, double accuracy);
-  /// One entry per event: site, drift time, accuracy before, adaptation time (null while not back);
-  /// and the mean adaptation time over the events that recovered.
+  /// One entry per event: site, drift time, accuracy before, settled level (null if the run ended
+  /// first), adaptation time (null if never back); and the mean over the events that came back.
   json report(const Platform& platform) const;
 
 private:
+  static constexpr double kSettleFrom = 200, kSettleTo = 300;
   struct Event {
     int site;
     double at_s;
     std::optional<double> before;
-    std::optional<double> back_at_s;
+    std::vector<std::pair<double, double>> after; ///< (time, accuracy) up to kSettleTo after the event
   };
   std::vector<Event> events_;
   double tolerance_;

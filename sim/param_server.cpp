@@ -49,6 +49,7 @@ PsConfig parse_ps_config(Field& p) {
     c.staleness = static_cast<int>(p.integer_or("staleness", 2, 0, 1000));
   c.training = parse_training(p, {0.01, 0, 1});
   c.record_parameters = p.boolean_or("record_parameters", false);
+  c.period_s = p.number_or("period_s", 0, 0);
   return c;
 }
 
@@ -149,6 +150,7 @@ void PsJob::work(std::size_t w) {
   if (!receive_values(w, *model, fresh))
     return;
   for (long long c = 0; !stopped_; ++c) {
+    sg4::this_actor::sleep_until(static_cast<double>(c) * config_.period_s);
     Eigen::VectorXd before = model->parameters();
     const TrainingParams& t = config_.training;
     train_epochs(*model, data, t.local_epochs, t.batch, t.lr, rng);

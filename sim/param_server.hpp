@@ -30,11 +30,12 @@ struct PsConfig {
   int staleness = 0;              ///< SSP's bound s
   TrainingParams training;        ///< a clock is local_epochs passes over the worker's data
   bool record_parameters = false; ///< put the final parameter vector in summary.json (for checks)
+  double period_s = 0;            ///< a worker starts clock c no earlier than c x period_s (0: back to back)
   /// Empty: the model is judged on the global test set. Otherwise on each of these sites' current test
   /// sets (as an edge site using the model would), the global figure being their weighted mean.
   std::vector<int> judge_sites;
 };
-/// Reads sync, staleness, lr, batch, local_epochs and record_parameters.
+/// Reads sync, staleness, lr, batch, local_epochs, period_s and record_parameters.
 PsConfig parse_ps_config(Field& p);
 const char* consistency_name(Consistency c);
 
