@@ -60,6 +60,19 @@ void train_stream(Model& model, const Dataset& data, int batches, int batch, dou
   charge_flops(flops);
 }
 
+std::optional<Metrics> SiteMeans::add(long long iteration, const Metrics& m, double weight) {
+  Sum& r = open_[iteration];
+  r.sites++;
+  r.weight += weight;
+  r.loss += weight * m.loss;
+  r.accuracy += weight * m.accuracy;
+  if (r.sites < sites_)
+    return std::nullopt;
+  Metrics mean{r.loss / r.weight, r.accuracy / r.weight};
+  open_.erase(iteration);
+  return mean;
+}
+
 StreamParams parse_stream(Field& f, StreamParams s) {
   s.period_s = f.number_or("period_s", s.period_s, 0);
   s.batches_per_period = static_cast<int>(f.integer_or("batches_per_period", s.batches_per_period, 1, 1000000));

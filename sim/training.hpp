@@ -5,6 +5,9 @@
 #include "sim/learning/generators.hpp"
 #include "sim/learning/model.hpp"
 
+#include <map>
+#include <optional>
+
 namespace geosim {
 
 /// The random stream of one site's learner (batch order): distinct per site, fixed by the scenario seed.
@@ -22,6 +25,24 @@ long long train_epochs(Model& model, const Dataset& data, int epochs, int batch,
 /// Online learning on a stream: `batches` minibatches of `batch` samples drawn at random from `data` (the
 /// site's current data), one SGD step each; charges their flops.
 void train_stream(Model& model, const Dataset& data, int batches, int batch, double lr, Rng& rng);
+
+/// The global figure of strategies whose sites finish an iteration at different times (isolated,
+/// Cartel): per-site figures of one iteration, averaged with weights (test-set sizes) once every site
+/// has reported it.
+class SiteMeans {
+public:
+  explicit SiteMeans(std::size_t sites = 0) : sites_(sites) {}
+  /// Adds a site's figure for `iteration`; returns the weighted mean when it was the last one missing.
+  std::optional<Metrics> add(long long iteration, const Metrics& m, double weight);
+
+private:
+  struct Sum {
+    std::size_t sites = 0;
+    double weight = 0, loss = 0, accuracy = 0;
+  };
+  std::size_t sites_;
+  std::map<long long, Sum> open_; ///< iterations some but not all sites have reported
+};
 
 struct Scenario;
 

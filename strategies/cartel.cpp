@@ -107,6 +107,7 @@ public:
     adaptation_.emplace(ctx.workload->spec().drift);
     models_.clear();
     held_.clear();
+    means_ = SiteMeans(sites_.size());
     for (int s : sites_) {
       models_[s] = ctx.workload->make_model(static_cast<std::uint64_t>(ctx.scenario.seed));
       sg4::Actor::create("cartel-peer", host(s), [this, s] { serve_slices(s); })->daemonize();
@@ -258,18 +259,13 @@ private:
         held_[site].insert(static_cast<int>(c));
   }
 
-  /// The global figure at iteration k, once every site has reported it (weighted by test-set size).
+  /// The global figure at iteration k, once every site has reported it.
   void report(long long k, const Metrics& m, double weight) {
-    auto& r = reports_[k];
-    r.sites++;
-    r.weight += weight;
-    r.accuracy += weight * m.accuracy;
-    r.loss += weight * m.loss;
-    if (r.sites < sites_.size())
+    auto mean = means_.add(k, m, weight);
+    if (!mean)
       return;
     ctx_->recorder.set_iterations(k);
-    ctx_->recorder.sample("global", k, r.loss / r.weight, r.accuracy / r.weight);
-    reports_.erase(k);
+    ctx_->recorder.sample("global", k, mean->loss, mean->accuracy);
     record_details();
   }
 
@@ -297,18 +293,13 @@ private:
     rec.detail("adaptation", adaptation_->report(ctx_->platform));
   }
 
-  struct Report {
-    std::size_t sites = 0;
-    double weight = 0, loss = 0, accuracy = 0;
-  };
-
   CartelConfig c_;
   std::vector<int> sites_;
   int metadata_site_ = -1;
   RunContext* ctx_ = nullptr;
   std::map<int, std::unique_ptr<Model>> models_;
   std::map<int, std::set<int>> held_; ///< classes a site's model holds rows for
-  std::map<long long, Report> reports_;
+  SiteMeans means_;
   std::optional<AdaptationTracker> adaptation_;
   std::vector<Merge> merges_;
   double metadata_bytes_ = 0, slice_bytes_ = 0;

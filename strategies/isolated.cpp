@@ -23,18 +23,13 @@ public:
   }
 
   void deploy(RunContext& ctx) override {
-    reports_.clear();
+    means_ = SiteMeans(sites_.size());
     adaptation_.emplace(ctx.workload->spec().drift);
     for (int s : sites_)
       sg4::Actor::create("learner", ctx.platform.workers[s][0], [this, &ctx, s] { learn(ctx, s); });
   }
 
 private:
-  struct Report {
-    std::size_t sites = 0;
-    double weight = 0, loss = 0, accuracy = 0;
-  };
-
   void learn(RunContext& ctx, int site) {
     auto model = ctx.workload->make_model(static_cast<std::uint64_t>(ctx.scenario.seed));
     Rng rng = site_rng(ctx.scenario.seed, site);
@@ -55,16 +50,9 @@ private:
     Metrics m = model.evaluate(test);
     ctx.recorder.sample(ctx.platform.site_name(site), k, m.loss, m.accuracy);
     adaptation_->observe(site, sg4::Engine::get_clock(), m.accuracy);
-    Report& r = reports_[k];
-    double w = static_cast<double>(test.size());
-    r.sites++;
-    r.weight += w;
-    r.loss += w * m.loss;
-    r.accuracy += w * m.accuracy;
-    if (r.sites == sites_.size()) {
+    if (auto mean = means_.add(k, m, static_cast<double>(test.size()))) {
       ctx.recorder.set_iterations(k);
-      ctx.recorder.sample("global", k, r.loss / r.weight, r.accuracy / r.weight);
-      reports_.erase(k);
+      ctx.recorder.sample("global", k, mean->loss, mean->accuracy);
       if (!ctx.workload->spec().drift.empty())
         ctx.recorder.detail("adaptation", adaptation_->report(ctx.platform));
     }
@@ -74,7 +62,7 @@ private:
   StreamParams stream_;
   std::vector<int> sites_;
   std::optional<AdaptationTracker> adaptation_;
-  std::map<long long, Report> reports_; ///< iterations some but not all sites have finished
+  SiteMeans means_;
 };
 
 const StrategyRegistration reg{{"isolated", "every site trains its own model on its own data; no WAN traffic",
