@@ -87,7 +87,7 @@ public:
     c_.stream = parse_stream(p, {1.0, 1});
     if (c_.stream.period_s <= 0)
       input_error(p.file(), p.path() + ".period_s", "a period in seconds > 0 (a cartel site learns from a stream)",
-                  std::to_string(c_.stream.period_s));
+                  fmt::format("{:g}", c_.stream.period_s));
     c_.report_every_s =
         p.number_or("report_every_s", c_.report_every_s, 0, std::numeric_limits<double>::infinity(), true);
     c_.window = static_cast<int>(p.integer_or("window", c_.window, 1, 1000));
