@@ -19,6 +19,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cmath>
 #include <map>
 #include <numeric>
 #include <set>
@@ -72,7 +74,8 @@ struct CartelConfig {
 /// A merge: the site's accuracy on its current data just before and just after importing a slice.
 struct Merge {
   int site;
-  double at_s, before, after;
+  double at_s, before, after;   ///< accuracy on the site's current test set
+  double new_before, new_after; ///< the same on the samples of the merged classes only
   std::vector<int> classes;
 };
 
@@ -148,7 +151,7 @@ private:
       }
       double mean = recent.empty() ? acc : std::accumulate(recent.begin(), recent.end(), 0.0) / recent.size();
       if (static_cast<int>(recent.size()) == c_.window && acc < mean - c_.drop) {
-        adapt(site, k);
+        adapt(site);
         recent.clear();
         continue;
       }
@@ -168,7 +171,7 @@ private:
   }
 
   /// Drift: find the classes handled badly, ask for neighbours, pull their slices and merge.
-  void adapt(int site, long long k) {
+  void adapt(int site) {
     RunContext& ctx = *ctx_;
     const SiteData& data = ctx.workload->site(site, sg4::Engine::get_clock());
     std::vector<int> weak = weak_classes(*models_[site], data);
@@ -179,6 +182,7 @@ private:
     auto reply = ctx.transport.recv(site_inbox(site).mailbox);
     const auto& peers = reply->as<SiteList>().sites;
     double before = models_[site]->evaluate(data.test).accuracy;
+    double new_before = recall_of(*models_[site], data.test, weak);
     std::size_t got = 0;
     for (int p : peers)
       ctx.transport.post(peer(p), "slice?", SliceRequest{site, weak});
@@ -195,24 +199,41 @@ private:
     for (int c : weak)
       held_[site].insert(c);
     double after = models_[site]->evaluate(data.test).accuracy;
-    merges_.push_back({site, sg4::Engine::get_clock(), before, after, weak});
-    (void)k;
+    merges_.push_back(
+        {site, sg4::Engine::get_clock(), before, after, new_before, recall_of(*models_[site], data.test, weak), weak});
+  }
+
+  /// Per class: the share of its test samples the model recognises (NaN for classes not in the set).
+  static std::vector<double> recall(const Model& model, const Dataset& test) {
+    Eigen::MatrixXd scores = model.logits(test);
+    std::vector<double> hits(static_cast<std::size_t>(test.classes), 0), seen(hits.size(), 0);
+    for (Eigen::Index j = 0; j < scores.cols(); ++j) {
+      Eigen::Index best;
+      scores.col(j).maxCoeff(&best);
+      int y = test.y[static_cast<std::size_t>(j)];
+      seen[y]++;
+      hits[y] += best == y;
+    }
+    for (std::size_t c = 0; c < hits.size(); ++c)
+      hits[c] = seen[c] > 0 ? hits[c] / seen[c] : std::nan("");
+    return hits;
+  }
+
+  /// Recall over the test samples of some classes together.
+  static double recall_of(const Model& model, const Dataset& test, const std::vector<int>& classes) {
+    std::vector<int> rows;
+    for (std::size_t j = 0; j < test.y.size(); ++j)
+      if (std::find(classes.begin(), classes.end(), test.y[j]) != classes.end())
+        rows.push_back(static_cast<int>(j));
+    return rows.empty() ? std::nan("") : model.evaluate(test.subset(rows)).accuracy;
   }
 
   /// Classes present in the site's current data whose recall on its current test set is low.
   std::vector<int> weak_classes(const Model& model, const SiteData& data) const {
-    Eigen::MatrixXd scores = model.logits(data.test);
-    std::vector<double> hits(data.class_share.size(), 0), seen(data.class_share.size(), 0);
-    for (Eigen::Index j = 0; j < scores.cols(); ++j) {
-      Eigen::Index best;
-      scores.col(j).maxCoeff(&best);
-      int y = data.test.y[static_cast<std::size_t>(j)];
-      seen[y]++;
-      hits[y] += best == y;
-    }
+    auto r = recall(model, data.test);
     std::vector<int> weak;
-    for (std::size_t c = 0; c < seen.size(); ++c)
-      if (data.class_share[c] >= c_.min_share && seen[c] > 0 && hits[c] / seen[c] < c_.class_accuracy)
+    for (std::size_t c = 0; c < r.size(); ++c)
+      if (data.class_share[c] >= c_.min_share && !std::isnan(r[c]) && r[c] < c_.class_accuracy)
         weak.push_back(static_cast<int>(c));
     return weak;
   }
@@ -288,7 +309,9 @@ private:
                         {"at_s", m.at_s},
                         {"classes", m.classes},
                         {"accuracy_before", m.before},
-                        {"accuracy_after", m.after}});
+                        {"accuracy_after", m.after},
+                        {"merged_classes_accuracy_before", m.new_before},
+                        {"merged_classes_accuracy_after", m.new_after}});
     rec.detail("merges", merges);
     rec.detail("adaptation", adaptation_->report(ctx_->platform));
   }

@@ -56,6 +56,9 @@ TEST_CASE("cartel pulls exactly the slice it needs, and the merge lifts the site
     expected += classes * (20 + 1) * 4 + 4 * classes; // a row of 20 weights and a bias per class, and its number
     INFO(m.dump());
     CHECK(m["accuracy_after"].get<double>() > m["accuracy_before"].get<double>() + 0.1);
+    // On the samples of the classes it pulled, the site goes from guessing to recognising them.
+    CHECK(m["merged_classes_accuracy_before"].get<double>() < 0.5);
+    CHECK(m["merged_classes_accuracy_after"].get<double>() > m["merged_classes_accuracy_before"].get<double>() + 0.3);
   }
   CHECK(s["details"]["slice_bytes"].get<double>() == expected);
   // Everything else on the WAN is control: metadata reports, neighbour queries and replies, slice requests.
