@@ -145,8 +145,9 @@ private:
       train_stream(model, data.train, c_.stream.batches_per_period, c_.training.batch, c_.training.lr, rng);
       double acc = evaluate(site, k);
       if (now >= next_report) {
-        ctx.transport.post(metadata_service(), "metadata", Metadata{site, data.class_share, acc});
-        metadata_bytes_ += Metadata{site, data.class_share, acc}.wire_bytes();
+        Metadata m{site, data.class_share, acc};
+        metadata_bytes_ += m.wire_bytes();
+        ctx.transport.post(metadata_service(), "metadata", std::move(m));
         next_report = now + c_.report_every_s;
       }
       double mean = recent.empty() ? acc : std::accumulate(recent.begin(), recent.end(), 0.0) / recent.size();
