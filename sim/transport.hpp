@@ -15,7 +15,6 @@
 #include <any>
 #include <map>
 #include <memory>
-#include <set>
 #include <string>
 #include <vector>
 
