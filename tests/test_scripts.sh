@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The user-facing scripts on a tiny scenario: scripts/sweep (tidy CSV, resumable, interrupted points
+# redone, failed points reported), scripts/plot (a sweep in which no run reached its target) and
+# scripts/reproduce's input errors.
+# usage: tests/test_scripts.sh GEOSIM_BINARY   (run from the source tree; ctest does)
+set -uo pipefail
+export GEOSIM="$1"
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+SCENARIO="$ROOT/tests/data/ps-small.json"
+failures=0
+check() { # check DESCRIPTION COMMAND...: one line per check, and remember failures
+  if "${@:2}"; then echo "ok: $1"; else echo "FAILED: $1"; failures=$((failures + 1)); fi
+}
+column() { # column CSV NAME: that column's values, one a line, header dropped
+  python3 -c 'import csv,sys; [print(r[sys.argv[2]]) for r in csv.DictReader(open(sys.argv[1]))]' "$1" "$2"
+}
+
+sweep() { "$ROOT/scripts/sweep" "$SCENARIO" --mbps 1,100 -j 2 -o "$WORK/sw" "$@" 2> "$WORK/sweep.err"; }
+
+# A first sweep: one row per point, and a slower WAN gives a longer run that moves the same bytes.
+sweep
+check "sweep exits 0" test $? -eq 0
+check "sweep.csv has one row per point" test "$(column "$WORK/sw/sweep.csv" value | wc -l)" -eq 2
+times=($(column "$WORK/sw/sweep.csv" sim_time_s))
+bytes=($(column "$WORK/sw/sweep.csv" wan_bytes))
+check "1 Mb/s takes longer than 100 Mb/s" python3 -c "import sys; sys.exit(not ${times[0]} > ${times[1]})"
+check "WAN bytes do not depend on the bandwidth" test "${bytes[0]}" = "${bytes[1]}"
+
+# Resumable: a second sweep runs nothing and leaves the points as they were.
+point="$WORK/sw/points/wan_bandwidth_mbps=1_seed=1_param_server"
+before=$(stat -c %y "$point/param_server/summary.json")
+sweep
+check "a rerun skips finished points" grep -q "2 already done, running 0" "$WORK/sweep.err"
+check "a rerun leaves finished points alone" \
+  test "$(stat -c %y "$point/param_server/summary.json")" = "$before"
+
+# An interrupted point (only its scratch folder is left) is redone, and nothing else.
+mv "$point" "$WORK/sw/points/.wan_bandwidth_mbps=1_seed=1_param_server"
+sweep
+check "an interrupted point is redone" grep -q "1 already done, running 1" "$WORK/sweep.err"
+check "the redone point is back in sweep.csv" test "$(column "$WORK/sw/sweep.csv" value | wc -l)" -eq 2
+
+# A point that fails is named, the sweep exits non-zero, and the good points are still gathered.
+"$ROOT/scripts/sweep" "$SCENARIO" --mbps 1,100 -o "$WORK/bad" --set strategy.lr=-1 2> "$WORK/bad.err"
+check "a failing point makes the sweep exit 1" test $? -eq 1
+check "a failing point is named with geosim's error" grep -q "FAILED .*strategy.lr: expected a number > 0" "$WORK/bad.err"
+"$ROOT/scripts/sweep" "$SCENARIO" --bogus 1 2> "$WORK/opt.err"
+check "an unknown option exits 2" test $? -eq 2
+check "an unknown option is named" grep -q "sweep: unknown option --bogus" "$WORK/opt.err"
+
+# Plot: no run of this sweep has a target to reach; the plots are still drawn.
+"$ROOT/scripts/plot" "$WORK/sw" -o "$WORK/plots" 2> "$WORK/plot.err"
+check "plot draws a sweep in which no run reached its target" test $? -eq 0
+for png in time_to_target outcome convergence_time convergence_bytes; do
+  check "plot writes $png.png" test -s "$WORK/plots/$png.png"
+done
+"$ROOT/scripts/plot" "$WORK/nothing" 2> "$WORK/plot-missing.err"
+check "plot of a missing sweep exits non-zero" test $? -ne 0
+check "plot of a missing sweep says to run the sweep" grep -q "run scripts/sweep first" "$WORK/plot-missing.err"
+
+# Reproduce: bad input stops before any run.
+"$ROOT/scripts/reproduce" --only no-such-row --build "$(dirname "$GEOSIM")" --results "$WORK/rep" 2> "$WORK/rep.err"
+check "reproduce --only with an unknown id exits non-zero" test $? -ne 0
+check "reproduce names the unknown id" grep -q "unknown row id(s) no-such-row" "$WORK/rep.err"
+"$ROOT/scripts/reproduce" --build "$WORK/nowhere" --results "$WORK/rep" 2> "$WORK/rep2.err"
+check "reproduce without a build says to build first" grep -q "not found; build first" "$WORK/rep2.err"
+
+[ "$failures" -eq 0 ] || { echo "$failures check(s) failed"; exit 1; }
