@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The user-facing scripts on a tiny scenario: scripts/sweep (tidy CSV, resumable, interrupted points
-# redone, failed points reported), scripts/plot (a sweep in which no run reached its target) and
-# scripts/reproduce's input errors.
+# redone, failed points reported), scripts/plot (a sweep in which no run reached its target) and the
+# input errors of plot, plot-drift, gather-sweep and reproduce.
 # usage: tests/test_scripts.sh GEOSIM_BINARY   (run from the source tree; ctest does)
 set -uo pipefail
 export GEOSIM="$1"
@@ -59,6 +59,13 @@ done
 "$ROOT/scripts/plot" "$WORK/nothing" 2> "$WORK/plot-missing.err"
 check "plot of a missing sweep exits non-zero" test $? -ne 0
 check "plot of a missing sweep says to run the sweep" grep -q "run scripts/sweep first" "$WORK/plot-missing.err"
+
+"$ROOT/scripts/plot-drift" "$WORK/nothing" -o "$WORK/plots" 2> "$WORK/drift.err"
+check "plot-drift of a missing run exits non-zero" test $? -ne 0
+check "plot-drift of a missing run says so in one line" test "$(wc -l < "$WORK/drift.err")" -eq 1
+"$ROOT/scripts/gather-sweep" "$WORK/nothing" 2> "$WORK/gather.err"
+check "gather-sweep of a non-sweep folder exits non-zero" test $? -ne 0
+check "gather-sweep of a non-sweep folder says so in one line" test "$(wc -l < "$WORK/gather.err")" -eq 1
 
 # Reproduce: bad input stops before any run.
 "$ROOT/scripts/reproduce" --only no-such-row --build "$(dirname "$GEOSIM")" --results "$WORK/rep" 2> "$WORK/rep.err"
