@@ -115,6 +115,14 @@ struct DataCenter : ShardHooks {
   bool may_serve(std::size_t k, std::size_t w, const std::vector<std::int64_t>& keys, long long min_clock) override;
   void on_reply(std::size_t k, std::size_t w, const std::vector<std::int64_t>& keys) override;
   void on_message(std::size_t k, const Envelope& env) override;
+
+  /// The keys of a shard whose accumulated change passed the filter this clock, and those changes.
+  struct Significant {
+    std::vector<std::int64_t> keys;
+    std::vector<double> changes;
+  };
+  Significant filter(std::size_t k, long long clock);
+  void mirror(std::size_t k, long long clock, const Significant& sig, DataCenter& other, double now);
   void apply(std::size_t k, const MirrorUpdate& u);
   void announce(std::size_t k, const Barrier& b);
 };
@@ -291,17 +299,27 @@ void DataCenter::on_push(std::size_t k, const std::vector<std::int64_t>& keys, c
   charge_flops(static_cast<double>(keys.size()));
 }
 
+// The end of a local clock on shard k: filter the shard's accumulated changes and mirror the significant
+// ones to every other data center.
 void DataCenter::on_clock(std::size_t k, long long clock) {
+  Significant sig = filter(k, clock);
+  double now = sg4::Engine::get_clock();
+  for (auto& other : gaia->dcs())
+    if (other.index != index)
+      mirror(k, clock, sig, other, now);
+}
+
+DataCenter::Significant DataCenter::filter(std::size_t k, long long clock) {
   const GaiaConfig& cfg = gaia->config();
   double threshold = cfg.decay ? cfg.threshold / std::sqrt(static_cast<double>(clock)) : cfg.threshold;
   const Eigen::VectorXd& values = job->model().parameters();
-  std::vector<std::int64_t> keys, keep;
-  std::vector<double> changes;
+  Significant sig;
+  std::vector<std::int64_t> keep;
   for (std::int64_t key : dirty[k]) {
     double a = accum[key];
     if (std::abs(a) > threshold * std::abs(values[key])) {
-      keys.push_back(key);
-      changes.push_back(a);
+      sig.keys.push_back(key);
+      sig.changes.push_back(a);
       accum[key] = 0;
       is_dirty[key] = 0;
     } else {
@@ -310,48 +328,47 @@ void DataCenter::on_clock(std::size_t k, long long clock) {
   }
   charge_flops(2.0 * static_cast<double>(dirty[k].size())); // a division and a comparison per key
   gaia->stats().updates_considered += static_cast<double>(dirty[k].size());
-  gaia->stats().updates_sent += static_cast<double>(keys.size());
+  gaia->stats().updates_sent += static_cast<double>(sig.keys.size());
   dirty[k] = std::move(keep);
+  return sig;
+}
 
+void DataCenter::mirror(std::size_t k, long long clock, const Significant& sig, DataCenter& other, double now) {
+  const GaiaConfig& cfg = gaia->config();
   RunContext& ctx = gaia->ctx();
-  double now = sg4::Engine::get_clock();
-  for (auto& other : gaia->dcs()) {
-    if (other.index == index)
-      continue;
-    const ShardMap& map = other.job->shard_map();
-    std::vector<MirrorUpdate> out(map.shards);
-    for (std::size_t j = 0; j < map.shards; ++j)
-      out[j] = {index, k, clock, {}, {}, job->model().value_bytes};
-    std::vector<std::vector<double>> vals(map.shards);
-    for (std::size_t i = 0; i < keys.size(); ++i) {
-      auto j = map.shard_of(keys[i]);
-      out[j].keys.push_back(keys[i]);
-      vals[j].push_back(changes[i]);
-    }
-    // Updates arrive faster than the WAN carries them when the previous ones are still draining.
-    double& free_at = wan_free_at[k][other.index];
-    bool backlog = free_at > now;
-    double bytes = 0;
-    for (std::size_t j = 0; j < map.shards; ++j) {
-      MirrorUpdate& u = out[j];
-      u.values = Eigen::Map<Eigen::VectorXd>(vals[j].data(), static_cast<Eigen::Index>(vals[j].size()));
-      Endpoint to = other.job->shard_endpoint(j);
-      bool barrier =
-          !u.keys.empty() && (cfg.barrier == BarrierMode::always || (cfg.barrier == BarrierMode::automatic && backlog));
-      if (barrier) {
-        Barrier b{index, k, clock, u.keys, other.shard_keys[j]};
-        bytes += b.wire_bytes();
-        ctx.transport.post(to, "barrier", std::move(b), "control"); // overtakes the bulk updates
-        gaia->stats().barriers++;
-      }
-      for (std::int64_t key : u.keys)
-        other.in_flight[key]++;
-      bytes += u.wire_bytes();
-      ctx.transport.post(to, "mirror", std::move(u));
-    }
-    double bw = ctx.transport.bottleneck_Bps(job->shard_endpoint(k).host, other.job->shard_endpoint(0).host);
-    free_at = std::max(now, free_at) + bytes / bw;
+  const ShardMap& map = other.job->shard_map();
+  std::vector<MirrorUpdate> out(map.shards);
+  for (std::size_t j = 0; j < map.shards; ++j)
+    out[j] = {index, k, clock, {}, {}, job->model().value_bytes};
+  std::vector<std::vector<double>> vals(map.shards);
+  for (std::size_t i = 0; i < sig.keys.size(); ++i) {
+    auto j = map.shard_of(sig.keys[i]);
+    out[j].keys.push_back(sig.keys[i]);
+    vals[j].push_back(sig.changes[i]);
   }
+  // Updates arrive faster than the WAN carries them when the previous ones are still draining.
+  double& free_at = wan_free_at[k][other.index];
+  bool backlog = free_at > now;
+  double bytes = 0;
+  for (std::size_t j = 0; j < map.shards; ++j) {
+    MirrorUpdate& u = out[j];
+    u.values = Eigen::Map<Eigen::VectorXd>(vals[j].data(), static_cast<Eigen::Index>(vals[j].size()));
+    Endpoint to = other.job->shard_endpoint(j);
+    bool barrier =
+        !u.keys.empty() && (cfg.barrier == BarrierMode::always || (cfg.barrier == BarrierMode::automatic && backlog));
+    if (barrier) {
+      Barrier b{index, k, clock, u.keys, other.shard_keys[j]};
+      bytes += b.wire_bytes();
+      ctx.transport.post(to, "barrier", std::move(b), "control"); // overtakes the bulk updates
+      gaia->stats().barriers++;
+    }
+    for (std::int64_t key : u.keys)
+      other.in_flight[key]++;
+    bytes += u.wire_bytes();
+    ctx.transport.post(to, "mirror", std::move(u));
+  }
+  double bw = ctx.transport.bottleneck_Bps(job->shard_endpoint(k).host, other.job->shard_endpoint(0).host);
+  free_at = std::max(now, free_at) + bytes / bw;
 }
 
 bool DataCenter::may_serve(std::size_t k, std::size_t w, const std::vector<std::int64_t>& keys, long long min_clock) {
