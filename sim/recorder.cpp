@@ -52,7 +52,7 @@ double Recorder::progress(double now) const {
 
 static json opt_num(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
 
-json Recorder::summary(double sim_time, double cpu_s, double wall_s) const {
+json Recorder::summary(double sim_time) const {
   const auto& c = transport_.counters();
   const auto& sites = scenario_.platform.sites;
   json pairs = json::object();
@@ -95,7 +95,6 @@ json Recorder::summary(double sim_time, double cpu_s, double wall_s) const {
         {"by_site_pair", pairs},
         {"by_link", c.by_link}}},
       {"details", details_},
-      {"host", {{"cpu_s", cpu_s}, {"wall_s", wall_s}}},
   };
   return out;
 }

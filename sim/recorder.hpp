@@ -38,7 +38,7 @@ public:
   /// Share of the stop condition's budget used so far (for the progress line), in [0, 1].
   double progress(double now) const;
 
-  json summary(double sim_time, double cpu_s, double wall_s) const;
+  json summary(double sim_time) const;
   std::string convergence_csv() const;
 
 private:
