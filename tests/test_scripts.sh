@@ -42,7 +42,7 @@ sweep
 check "an interrupted point is redone" grep -q "1 already done, running 1" "$WORK/sweep.err"
 check "the redone point is back in sweep.csv" test "$(column "$WORK/sw/sweep.csv" value | wc -l)" -eq 2
 
-# A point that fails is named, the sweep exits non-zero, and the good points are still gathered.
+# A point that fails is named with geosim's one-line error, and the sweep exits non-zero.
 "$ROOT/scripts/sweep" "$SCENARIO" --mbps 1,100 -o "$WORK/bad" --set strategy.lr=-1 2> "$WORK/bad.err"
 check "a failing point makes the sweep exit 1" test $? -eq 1
 check "a failing point is named with geosim's error" grep -q "FAILED .*strategy.lr: expected a number > 0" "$WORK/bad.err"
