@@ -49,20 +49,23 @@ double Transport::bottleneck_Bps(const sg4::Host* from, const sg4::Host* to) con
 
 sg4::Mailbox* Transport::connection(const Endpoint& to, const sg4::Host* from, const std::string& channel) {
   std::string name = to.mailbox + "<" + from->get_name() + (channel.empty() ? "" : "#" + channel);
-  auto it = connections_.find(name);
-  if (it != connections_.end())
-    return it->second;
   sg4::Mailbox* mbox = sg4::Mailbox::by_name(name);
+  // Looking a mailbox up and creating an actor both yield to the other actors; the check and the
+  // registration sit between two such calls so that two actors sending on the same connection at the
+  // same moment do not both open it (two readers would let two messages cross at once).
+  if (!opened_.insert(name).second)
+    return mbox;
   sg4::Mailbox* inbox = sg4::Mailbox::by_name(to.mailbox);
-  // The reader hands each message on as it arrives, through a zero-byte comm on its own host (no time),
-  // into the mailbox the receiver reads: that mailbox then holds messages in the order they arrived.
+  // The reader takes one message at a time, so a message starts crossing only once the one before it
+  // on this connection has arrived: a connection is one byte stream, as a TCP socket is, and its queued
+  // messages do not share the route's bandwidth as parallel flows would. It hands each message on
+  // through a zero-byte comm on its own host (no time) into the mailbox the receiver reads, which then
+  // holds messages in the order they arrived across connections.
   sg4::ActorPtr reader = sg4::Actor::create("reader " + name, to.host, [mbox, inbox] {
     while (true)
       inbox->put_init(mbox->get<Envelope>(), 0)->detach();
   });
   reader->daemonize(); // a connection lives as long as someone uses it
-  mbox->set_receiver(reader);
-  connections_.emplace(name, mbox);
   return mbox;
 }
 

@@ -4,10 +4,12 @@
 // telling LAN (same site) from WAN (different sites) traffic.
 //
 // Messages travel as over one open connection per (sending host, receiving mailbox): every connection's
-// mailbox has a reader actor on the receiving host, so transfers start at once (no rendezvous), arrive
-// in order within a connection, and reach the receiver in the order they arrive across connections. A
-// plain SimGrid mailbox would hand them over in the order they were sent, so a small message from a
-// near host would wait for a large one still crossing a WAN.
+// mailbox has a reader actor on the receiving host that is always ready, so a message starts crossing
+// at once (no rendezvous) unless an earlier one is still on the same connection. A connection carries
+// its messages one after another, as a TCP stream does (each pays the route's latency again, an
+// overestimate of one latency per queued message), and the receiver gets them in the order they
+// arrive across connections. A plain SimGrid mailbox would hand them over in the order they were
+// sent, so a small message from a near host would wait for a large one still crossing a WAN.
 #include "sim/platform.hpp"
 
 #include <simgrid/s4u.hpp>
@@ -15,6 +17,7 @@
 #include <any>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -104,7 +107,7 @@ private:
   const Platform& platform_;
   TrafficCounters counters_;
   std::map<std::pair<const simgrid::s4u::Host*, const simgrid::s4u::Host*>, std::vector<std::string>> routes_;
-  std::map<std::string, simgrid::s4u::Mailbox*> connections_;
+  std::set<std::string> opened_; ///< connections that have a reader
 };
 
 } // namespace geosim

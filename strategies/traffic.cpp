@@ -12,8 +12,16 @@ namespace {
 
 struct Flow {
   std::string from, to;
+  std::string mailbox; ///< flows from one host to one mailbox share a connection
   double bytes = 0;
   double start_s = 0;
+};
+
+/// What a flow carries: its length on the wire, and which flow it is (flows may share a mailbox).
+struct FlowPayload {
+  std::size_t index = 0;
+  double bytes = 0;
+  double wire_bytes() const { return bytes; }
 };
 
 bool host_exists(const PlatformSpec& p, const std::string& host) {
@@ -47,6 +55,7 @@ public:
         f.fail("a flow between two different hosts");
       flow.bytes = f.at("bytes").number(0, std::numeric_limits<double>::infinity(), true);
       flow.start_s = f.number_or("start_s", 0, 0);
+      flow.mailbox = mailbox_of(f, flow.to);
       f.finish();
       flows_.push_back(flow);
     }
@@ -56,14 +65,15 @@ public:
     results_.assign(flows_.size(), {});
     for (std::size_t i = 0; i < flows_.size(); ++i) {
       const Flow& f = flows_[i];
-      Endpoint to{fmt::format("flow-{}", i), sg4::Host::by_name(f.to)};
-      sg4::Actor::create("sender", sg4::Host::by_name(f.from), [&ctx, f, to]() {
+      Endpoint to{f.mailbox, sg4::Host::by_name(f.to)};
+      sg4::Actor::create("sender", sg4::Host::by_name(f.from), [&ctx, f, to, i]() {
         sg4::this_actor::sleep_until(f.start_s);
-        ctx.transport.send(to, "flow", Opaque{f.bytes});
+        ctx.transport.send(to, "flow", FlowPayload{i, f.bytes});
       });
-      sg4::Actor::create("receiver", to.host, [this, &ctx, i, to]() {
+      // One receive per flow; with a shared mailbox any receiver may take any of its flows.
+      sg4::Actor::create("receiver", to.host, [this, &ctx, to]() {
         auto env = ctx.transport.recv(to.mailbox);
-        results_[i] = sg4::Engine::get_clock();
+        results_[env->as<FlowPayload>().index] = sg4::Engine::get_clock();
         ctx.recorder.set_iterations(ctx.recorder.iterations() + 1);
         if (ctx.recorder.iterations() == static_cast<long long>(flows_.size()))
           report(ctx);
@@ -72,6 +82,18 @@ public:
   }
 
 private:
+  /// The flow's mailbox (default its own, "flow-<i>"); flows that share one must share their `to` host.
+  std::string mailbox_of(Field& f, const std::string& to) const {
+    auto m = f.maybe("mailbox");
+    if (!m)
+      return fmt::format("flow-{}", flows_.size());
+    std::string name = m->string();
+    for (const Flow& other : flows_)
+      if (other.mailbox == name && other.to != to)
+        m->fail(fmt::format("a mailbox on one host (flows to {} already use it)", other.to));
+    return name;
+  }
+
   void report(RunContext& ctx) {
     json out = json::array();
     for (std::size_t i = 0; i < flows_.size(); ++i)

@@ -96,6 +96,12 @@ TEST_CASE("bad scenarios and platforms are rejected naming file and field with e
   SECTION("an unknown host") {
     expect_rejected(replace(kScenario, "b-w0", "b-w9"), kPlatform, "scenario.json", "strategy.flows[0].to");
   }
+  SECTION("one mailbox on two hosts") {
+    expect_rejected(replace(kScenario, "\"bytes\": 1000}",
+                            "\"bytes\": 1000, \"mailbox\": \"m\"}, "
+                            "{\"from\": \"a-w0\", \"to\": \"c-w0\", \"bytes\": 1, \"mailbox\": \"m\"}"),
+                    kPlatform, "scenario.json", "strategy.flows[1].mailbox: expected a mailbox on one host");
+  }
   SECTION("ns-3, which cannot route through a site's switch") {
     expect_rejected(replace(kScenario, "\"platform\"", "\"network\": {\"model\": \"ns-3\"}, \"platform\""), kPlatform,
                     "scenario.json", "network.model: expected \"CM02\" or \"LV08\"");

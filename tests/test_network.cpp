@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 using namespace geosim::test;
 using Catch::Matchers::Contains;
 
@@ -38,6 +40,18 @@ TEST_CASE("two concurrent flows on one WAN link each get half its bandwidth", "[
   // The LAN flow inside site a starts at 1 s and shares a-w0's 1e9 B/s NIC with flow 0, which the WAN
   // holds to 5e6 B/s: max-min fairness leaves it the rest.
   CHECK(flows[2]["duration_s"].get<double>() == Approx(5e7 / (1e9 - kWanBps / 2)).epsilon(1e-3));
+}
+
+TEST_CASE("two messages on one connection cross one after the other, as over one TCP stream", "[network]") {
+  // Both are sent at time 0 from a-w0 to one mailbox on b-w0 (either may go first). Sharing the link as
+  // parallel flows, both would arrive at L + 2S/B; one after the other, the first arrives at L + S/B
+  // and the second one latency and one transfer later.
+  auto flows = run_summary("one-connection.json", "one-connection")["details"]["flows"];
+  double a = flows[0]["end_s"], b = flows[1]["end_s"];
+  double first = std::min(a, b), second = std::max(a, b);
+  double one = kWanLatency + 1e8 / kWanBps;
+  CHECK(first == Approx(one).epsilon(1e-3));
+  CHECK(second == Approx(2 * one).epsilon(1e-3));
 }
 
 TEST_CASE("the transport counts WAN and LAN bytes by site pair and by link", "[network][bytes]") {
