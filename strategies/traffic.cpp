@@ -88,6 +88,9 @@ private:
     if (!m)
       return fmt::format("flow-{}", flows_.size());
     std::string name = m->string();
+    // A later flow's own mailbox could otherwise take the same name and silently share the connection.
+    if (name.rfind("flow-", 0) == 0)
+      m->fail("a name that does not start with \"flow-\" (flows' own mailboxes are named so)");
     for (const Flow& other : flows_)
       if (other.mailbox == name && other.to != to)
         m->fail(fmt::format("a mailbox on one host (flows to {} already use it)", other.to));

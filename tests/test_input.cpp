@@ -102,6 +102,10 @@ TEST_CASE("bad scenarios and platforms are rejected naming file and field with e
                             "{\"from\": \"a-w0\", \"to\": \"c-w0\", \"bytes\": 1, \"mailbox\": \"m\"}"),
                     kPlatform, "scenario.json", "strategy.flows[1].mailbox: expected a mailbox on one host");
   }
+  SECTION("a mailbox named like a flow's own") {
+    expect_rejected(replace(kScenario, "\"bytes\": 1000}", "\"bytes\": 1000, \"mailbox\": \"flow-1\"}"), kPlatform,
+                    "scenario.json", "strategy.flows[0].mailbox: expected a name that does not start with \"flow-\"");
+  }
   SECTION("ns-3, which cannot route through a site's switch") {
     expect_rejected(replace(kScenario, "\"platform\"", "\"network\": {\"model\": \"ns-3\"}, \"platform\""), kPlatform,
                     "scenario.json", "network.model: expected \"CM02\" or \"LV08\"");
