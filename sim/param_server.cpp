@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
+#include <tuple>
 #include <numeric>
 
 namespace sg4 = simgrid::s4u;
@@ -30,13 +32,32 @@ struct KeyedValues {
   double wire_bytes() const { return kHeaderBytes + static_cast<double>(values.size()) * value_bytes; }
 };
 
-std::vector<std::int64_t> keys_used(const Model& model, const Dataset& data) {
-  Update probe = model.gradient(data.subset({0}));
-  if (!probe.dense)
-    return model.gradient(data).index;
-  std::vector<std::int64_t> all(model.size());
-  std::iota(all.begin(), all.end(), 0);
-  return all;
+/// The keys a worker's data touch, split into shared ones (through the servers) and local ones.
+std::pair<std::vector<std::int64_t>, std::vector<std::int64_t>> keys_used(const Model& model, const Dataset& data) {
+  auto local = static_cast<std::int64_t>(model.local_size());
+  std::vector<std::int64_t> all;
+  if (model.gradient(data.subset({0})).dense) {
+    all.resize(model.size());
+    std::iota(all.begin(), all.end(), 0);
+  } else {
+    all = model.gradient(data).index;
+  }
+  auto split = std::lower_bound(all.begin(), all.end(), local);
+  return {{split, all.end()}, {all.begin(), split}};
+}
+
+/// A pushed update's values in the order of `keys` (which holds every key the update touches).
+Eigen::VectorXd by_keys(const Update& u, const std::vector<std::int64_t>& keys) {
+  Eigen::VectorXd out(static_cast<Eigen::Index>(keys.size()));
+  for (std::size_t j = 0; j < keys.size(); ++j)
+    out[static_cast<Eigen::Index>(j)] = u.dense ? u.values[keys[j]] : 0.0;
+  if (!u.dense)
+    for (std::size_t i = 0, j = 0; i < u.index.size(); ++i) {
+      while (keys[j] < u.index[i])
+        ++j;
+      out[static_cast<Eigen::Index>(j)] = u.values[static_cast<Eigen::Index>(i)];
+    }
+  return out;
 }
 
 } // namespace
@@ -48,6 +69,13 @@ PsConfig parse_ps_config(Field& p) {
   if (c.sync == Consistency::ssp)
     c.staleness = static_cast<int>(p.integer_or("staleness", 2, 0, 1000));
   c.training = parse_training(p, {0.01, 0, 1});
+  c.optimizer = p.choice_or("optimizer", "add", {"add", "adagrad"}) == "adagrad" ? ServerOptimizer::adagrad
+                                                                                : ServerOptimizer::add;
+  if (c.optimizer == ServerOptimizer::add) {
+    c.batches_per_clock = static_cast<int>(p.integer_or("batches_per_clock", 0, 0, 1000000));
+    if (c.batches_per_clock > 0)
+      c.momentum = p.number_or("momentum", 0, 0, 1);
+  }
   c.record_parameters = p.boolean_or("record_parameters", false);
   c.period_s = p.number_or("period_s", 0, 0);
   return c;
@@ -105,11 +133,17 @@ PsJob::PsJob(RunContext& ctx, PsConfig config, std::vector<sg4::Host*> servers, 
       before_training_(std::move(before_training)),
       global_(ctx.workload->make_model(static_cast<std::uint64_t>(ctx.scenario.seed))), map_{server_hosts_.size()},
       shards_(server_hosts_.size()), keys_(workers_.size()), slots_(workers_.size()),
-      shard_clock_(server_hosts_.size(), 0) {
+      shard_clock_(server_hosts_.size(), 0), local_keys_(workers_.size()), worker_models_(workers_.size()),
+      changed_(server_hosts_.size()), shard_parameters_(server_hosts_.size(), 0.0), significance_(global_->size()) {
   for (auto& s : shards_) {
     s.pushes.assign(workers_.size(), 0);
     s.keys.resize(workers_.size());
   }
+  auto size = static_cast<Eigen::Index>(global_->size());
+  adagrad_ = Eigen::VectorXd::Zero(config_.optimizer == ServerOptimizer::adagrad ? size : 0);
+  clock_change_ = Eigen::VectorXd::Zero(size);
+  for (auto key = static_cast<std::int64_t>(global_->local_size()); key < size; ++key)
+    shard_parameters_[map_.shard_of(key)] += 1;
 }
 
 PsJob::~PsJob() = default;
@@ -138,22 +172,23 @@ void PsJob::deploy() {
 void PsJob::work(std::size_t w) {
   if (before_training_)
     before_training_(w);
-  auto model = ctx_.workload->make_model(static_cast<std::uint64_t>(ctx_.scenario.seed));
+  worker_models_[w] = ctx_.workload->make_model(static_cast<std::uint64_t>(ctx_.scenario.seed));
+  Model& model = *worker_models_[w];
   const Dataset& data = workers_[w].data;
   if (data.size() == 0)
     return;
-  keys_[w] = keys_used(*model, data);
+  std::tie(keys_[w], local_keys_[w]) = keys_used(model, data);
   slots_[w] = map_.slots(keys_[w]);
   Rng rng = site_rng(ctx_.scenario.seed, workers_[w].id >= 0 ? workers_[w].id : static_cast<int>(w));
+  const TrainingParams& t = config_.training;
+  MinibatchSgd sgd(data, t.batch, t.lr, config_.momentum, rng);
+  Eigen::VectorXd adagrad = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(model.local_size()));
   request_keys(w);
   long long fresh = -1; // the complete clock the cached values are known to include
-  if (!receive_values(w, *model, fresh))
+  if (!receive_values(w, model, fresh))
     return;
   for (long long c = 0; !stopped_; ++c) {
     sg4::this_actor::sleep_until(static_cast<double>(c) * config_.period_s);
-    Eigen::VectorXd before = model->parameters();
-    const TrainingParams& t = config_.training;
-    train_epochs(*model, data, t.local_epochs, t.batch, t.lr, rng);
     // The pull of the next clock rides on this clock's push (as servers push fresh values in Bosen or
     // IterStore): one WAN round trip per clock, not two. SSP pulls only when the cache gets too old.
     long long next = c + 1;
@@ -161,10 +196,34 @@ void PsJob::work(std::size_t w) {
     long long min_clock = config_.sync == Consistency::bsp   ? next
                           : config_.sync == Consistency::ssp ? next - config_.staleness
                                                              : 0;
-    push(w, *model, before, need ? min_clock : -1);
-    if (need && !receive_values(w, *model, fresh))
+    push(w, train_clock(w, model, sgd, adagrad, rng), model.value_bytes, need ? min_clock : -1);
+    if (need && !receive_values(w, model, fresh))
       return;
   }
+}
+
+/// One clock of worker w's training; returns what it pushes, in the order of its keys.
+Eigen::VectorXd PsJob::train_clock(std::size_t w, Model& model, MinibatchSgd& sgd, Eigen::VectorXd& adagrad,
+                                   Rng& rng) {
+  const TrainingParams& t = config_.training;
+  const Dataset& data = workers_[w].data;
+  Eigen::VectorXd pushed;
+  if (config_.optimizer == ServerOptimizer::adagrad) {
+    double flops = 0;
+    Update g = model.local_pass(data, t.lr, adagrad, flops);
+    charge_flops(flops);
+    pushed = by_keys(g, keys_[w]);
+  } else {
+    Eigen::VectorXd before = model.parameters();
+    if (config_.batches_per_clock > 0)
+      sgd.take(model, config_.batches_per_clock);
+    else
+      train_epochs(model, data, t.local_epochs, t.batch, t.lr, rng);
+    pushed.resize(static_cast<Eigen::Index>(keys_[w].size()));
+    for (std::size_t j = 0; j < keys_[w].size(); ++j)
+      pushed[static_cast<Eigen::Index>(j)] = model.parameters()[keys_[w][j]] - before[keys_[w][j]];
+  }
+  return pushed;
 }
 
 void PsJob::request_keys(std::size_t w) {
@@ -201,18 +260,16 @@ bool PsJob::receive_values(std::size_t w, Model& model, long long& fresh) {
   return go;
 }
 
-void PsJob::push(std::size_t w, const Model& model, const Eigen::VectorXd& before, long long then_pull) {
+void PsJob::push(std::size_t w, const Eigen::VectorXd& by_key, int value_bytes, long long then_pull) {
   for (std::size_t k = 0; k < shards_.size(); ++k) {
     const auto& slots = slots_[w][k];
     Eigen::VectorXd delta(static_cast<Eigen::Index>(slots.size()));
-    for (std::size_t j = 0; j < slots.size(); ++j) {
-      std::int64_t key = keys_[w][slots[j]];
-      delta[static_cast<Eigen::Index>(j)] = model.parameters()[key] - before[key];
-    }
+    for (std::size_t j = 0; j < slots.size(); ++j)
+      delta[static_cast<Eigen::Index>(j)] = by_key[static_cast<Eigen::Index>(slots[j])];
     // Writes never block the worker (SSPtable): under BSP it waits for the reply to the pull that rides
     // on this push instead, and under SSP it computes on while its updates cross the network. Every shard
     // hears every clock, even with no keys to change: it is how a shard knows a clock is complete.
-    ctx_.transport.post(shard_endpoint(k), "push", KeyedValues{w, then_pull, std::move(delta), model.value_bytes});
+    ctx_.transport.post(shard_endpoint(k), "push", KeyedValues{w, then_pull, std::move(delta), value_bytes});
   }
 }
 
@@ -249,17 +306,16 @@ void PsJob::serve(std::size_t k) {
     if (env->kind == "push") {
       const auto& p = env->as<KeyedValues>();
       const auto& keys = s.keys[p.from];
-      for (std::size_t i = 0; i < keys.size(); ++i)
-        values[keys[i]] += p.values[static_cast<Eigen::Index>(i)];
-      charge_flops(static_cast<double>(keys.size()));
+      Eigen::VectorXd change = apply_push(k, keys, p.values);
       if (hooks_)
-        hooks_->on_push(k, keys, p.values);
+        hooks_->on_push(k, keys, change);
       s.pushes[p.from]++;
       if (p.clock >= 0 && !keys.empty())
         s.pending.push_back({p.from, p.clock, {}});
       long long complete = *std::min_element(s.pushes.begin(), s.pushes.end());
       if (complete > shard_clock_[k]) {
         shard_clock_[k] = complete;
+        count_clock(k);
         if (hooks_)
           hooks_->on_clock(k, complete);
         clock_done(k);
@@ -275,6 +331,46 @@ void PsJob::serve(std::size_t k) {
     // "stop" (from the shard that saw the target met) needs nothing more than the flush.
     flush();
   }
+}
+
+/// Applies a push to the shard's values; returns the change each key took.
+Eigen::VectorXd PsJob::apply_push(std::size_t k, const std::vector<std::int64_t>& keys, const Eigen::VectorXd& pushed) {
+  Eigen::VectorXd& values = global_->parameters();
+  Eigen::VectorXd change = pushed;
+  bool adagrad = config_.optimizer == ServerOptimizer::adagrad;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    auto key = keys[i];
+    auto at = static_cast<Eigen::Index>(i);
+    if (adagrad) { // IterStore's server-side step: w -= lr g / sqrt(sum of g^2)
+      double g = pushed[at];
+      adagrad_[key] += g * g;
+      change[at] = adagrad_[key] > 0 ? -config_.training.lr * g / std::sqrt(adagrad_[key]) : 0.0;
+    }
+    values[key] += change[at];
+    if (clock_change_[key] == 0 && change[at] != 0)
+      changed_[k].push_back(key);
+    clock_change_[key] += change[at];
+  }
+  charge_flops((adagrad ? 6.0 : 1.0) * static_cast<double>(keys.size()));
+  return change;
+}
+
+/// A shard's clock is complete: count how significant each key's change over it was (Figure 5).
+void PsJob::count_clock(std::size_t k) {
+  std::vector<double> changes;
+  changes.reserve(changed_[k].size());
+  for (auto key : changed_[k]) {
+    changes.push_back(clock_change_[key]);
+    clock_change_[key] = 0;
+  }
+  significance_.clock(changed_[k], changes, global_->parameters(), shard_parameters_[k]);
+  changed_[k].clear();
+}
+
+void PsJob::fill_local(Model& m) const {
+  for (std::size_t w = 0; w < workers_.size(); ++w)
+    for (auto key : local_keys_[w])
+      m.parameters()[key] = worker_models_[w]->parameters()[key];
 }
 
 bool PsJob::ready(std::size_t k, std::size_t worker, long long min_clock) {
@@ -302,6 +398,8 @@ void PsJob::clock_done(std::size_t shard) {
 }
 
 Metrics PsJob::judge(long long clock) {
+  fill_local(*global_);
+  ctx_.recorder.detail("significance", significance_.to_json());
   if (config_.judge_sites.empty())
     return global_->evaluate(ctx_.workload->global_test());
   Metrics sum{0, 0};

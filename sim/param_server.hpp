@@ -1,9 +1,15 @@
 #pragma once
 // The parameter server (Li et al., OSDI'14) as reusable actors. The model's flat parameter vector is dealt
-// to the server hosts in blocks of keys (ShardMap). Each clock, a worker makes local_epochs passes over its
-// data in minibatches of `batch` (0: one full batch), pushes the change of the keys it uses to the
-// servers that hold them, and pulls fresh values when its consistency model says its cached copy is too
-// old:
+// to the server hosts in blocks of keys (ShardMap). Each clock, a worker trains on its data and pushes
+// to the servers that hold them what it did to the keys it uses, and pulls fresh values when its
+// consistency model says its cached copy is too old. What a clock is and what a push carries:
+//   optimizer "add" (default): local_epochs passes over the data in minibatches of `batch` (0: one full
+//         batch), or `batches_per_clock` minibatches with momentum (GeePS's clock: one minibatch); the
+//         push is the change of the keys, which the servers add;
+//   optimizer "adagrad": one pass in which the worker steps its local parameters (Model::local_size) and
+//         sums the gradient of the shared ones; the push is that gradient, and the servers take an
+//         AdaGrad step with it (IterStore's MF). Local parameters never cross the network.
+// Consistency:
 //   BSP   pull every clock, served once every worker's pushes of all earlier clocks are applied;
 //   SSP   (bounded staleness s) a worker at clock c must see every update of clocks < c - s; it pulls only
 //         when its cached copy is older than that, and the pull waits for the slowest worker;
@@ -13,6 +19,7 @@
 // round trip to each server. Used by the param_server and centralized strategies, and by Gaia inside each
 // data center (through ShardHooks).
 #include "sim/context.hpp"
+#include "sim/significance.hpp"
 #include "sim/training.hpp"
 
 #include <simgrid/s4u.hpp>
@@ -24,18 +31,23 @@
 namespace geosim {
 
 enum class Consistency { bsp, ssp, async };
+enum class ServerOptimizer { add, adagrad };
 
 struct PsConfig {
   Consistency sync = Consistency::bsp;
   int staleness = 0;              ///< SSP's bound s
   TrainingParams training;        ///< a clock is local_epochs passes over the worker's data
+  ServerOptimizer optimizer = ServerOptimizer::add;
+  int batches_per_clock = 0; ///< > 0: a clock is this many minibatches of training.batch
+  double momentum = 0;       ///< with batches_per_clock
   bool record_parameters = false; ///< put the final parameter vector in summary.json (for checks)
   double period_s = 0;            ///< a worker starts clock c no earlier than c x period_s (0: back to back)
   /// Empty: the model is judged on the global test set. Otherwise on each of these sites' current test
   /// sets (as an edge site using the model would), the global figure being their weighted mean.
   std::vector<int> judge_sites;
 };
-/// Reads sync, staleness, lr, batch, local_epochs, period_s and record_parameters.
+/// Reads sync, staleness, lr, batch, local_epochs, optimizer, batches_per_clock, momentum, period_s and
+/// record_parameters.
 PsConfig parse_ps_config(Field& p);
 const char* consistency_name(Consistency c);
 
@@ -107,6 +119,11 @@ public:
   /// Complete clocks per shard: every local worker has pushed that many.
   long long shard_clock(std::size_t k) const { return shard_clock_.at(k); }
   std::size_t workers() const { return workers_.size(); }
+  /// Copies the workers' local parameters (which never leave them) into `m`, for evaluation only: the
+  /// observer reads what no protocol message carries.
+  void fill_local(Model& m) const;
+  /// Figure 5's count over this job's servers: how significant each clock's change of each key was.
+  const SignificanceCounter& significance() const { return significance_; }
 
 private:
   struct Shard;
@@ -117,7 +134,10 @@ private:
   Metrics judge(long long clock);
   void request_keys(std::size_t w);
   bool receive_values(std::size_t w, Model& model, long long& fresh);
-  void push(std::size_t w, const Model& model, const Eigen::VectorXd& before, long long then_pull);
+  Eigen::VectorXd train_clock(std::size_t w, Model& model, MinibatchSgd& sgd, Eigen::VectorXd& adagrad, Rng& rng);
+  void push(std::size_t w, const Eigen::VectorXd& by_key, int value_bytes, long long then_pull);
+  Eigen::VectorXd apply_push(std::size_t k, const std::vector<std::int64_t>& keys, const Eigen::VectorXd& pushed);
+  void count_clock(std::size_t k);
   std::string worker_mailbox(std::size_t w) const;
 
   RunContext& ctx_;
@@ -134,6 +154,13 @@ private:
   std::vector<std::vector<std::int64_t>> keys_;              ///< per worker, ascending
   std::vector<std::vector<std::vector<std::size_t>>> slots_; ///< per worker, per shard: positions in keys_
   std::vector<long long> shard_clock_;                       ///< complete clocks per shard
+  std::vector<std::vector<std::int64_t>> local_keys_;        ///< per worker: local parameters it trains
+  std::vector<std::unique_ptr<Model>> worker_models_;        ///< outlive the worker actors (fill_local)
+  std::vector<std::vector<std::int64_t>> changed_;           ///< per shard: keys changed in its open clock
+  std::vector<double> shard_parameters_;                     ///< per shard: shared keys it holds
+  SignificanceCounter significance_;
+  Eigen::VectorXd adagrad_;                                  ///< the servers' squared-gradient sums
+  Eigen::VectorXd clock_change_;                             ///< per key: change in the shard's open clock
   long long evaluated_ = -1;
   bool stopped_ = false;
 };

@@ -43,6 +43,46 @@ long long train_epochs(Model& model, const Dataset& data, int epochs, int batch,
   return steps;
 }
 
+void MinibatchSgd::take(Model& model, int batches) {
+  std::size_t n = data_.size();
+  if (n == 0)
+    return;
+  std::size_t step = batch_ <= 0 ? n : std::min(n, static_cast<std::size_t>(batch_));
+  if (velocity_.size() == 0)
+    velocity_ = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(model.size()));
+  double flops = 0;
+  for (int k = 0; k < batches; ++k) {
+    std::vector<int> rows;
+    while (rows.size() < step) {
+      if (at_ == order_.size()) {
+        order_.resize(n);
+        std::iota(order_.begin(), order_.end(), 0);
+        std::shuffle(order_.begin(), order_.end(), rng_);
+        at_ = 0;
+      }
+      rows.push_back(order_[at_++]);
+    }
+    Dataset b = data_.subset(rows);
+    Update g = model.gradient(b);
+    flops += model.gradient_flops(b);
+    if (momentum_ == 0) {
+      model.apply(g, -lr_);
+      flops += model.apply_flops(g);
+      continue;
+    }
+    // Caffe's momentum: v = momentum v - lr g; w += v.
+    velocity_ *= momentum_;
+    if (g.dense)
+      velocity_ -= lr_ * g.values;
+    else
+      for (std::size_t i = 0; i < g.index.size(); ++i)
+        velocity_[g.index[i]] -= lr_ * g.values[static_cast<Eigen::Index>(i)];
+    model.parameters() += velocity_;
+    flops += 4.0 * static_cast<double>(model.size());
+  }
+  charge_flops(flops);
+}
+
 void train_stream(Model& model, const Dataset& data, int batches, int batch, double lr, Rng& rng) {
   if (data.size() == 0)
     return;

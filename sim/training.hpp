@@ -22,6 +22,24 @@ void charge_flops(double flops);
 /// `rng`; charges the gradient and update flops. Returns the number of steps taken.
 long long train_epochs(Model& model, const Dataset& data, int epochs, int batch, double lr, Rng& rng);
 
+/// Minibatch SGD with momentum that goes through `data` in a shuffled order, reshuffled each time it has
+/// been gone through (as Caffe's data layer does): `take(n)` steps n minibatches and charges their flops.
+class MinibatchSgd {
+public:
+  MinibatchSgd(const Dataset& data, int batch, double lr, double momentum, Rng& rng)
+      : data_(data), batch_(batch), lr_(lr), momentum_(momentum), rng_(rng) {}
+  void take(Model& model, int batches);
+
+private:
+  const Dataset& data_;
+  int batch_;
+  double lr_, momentum_;
+  Rng& rng_;
+  std::vector<int> order_;
+  std::size_t at_ = 0;
+  Eigen::VectorXd velocity_; ///< the last step (momentum > 0)
+};
+
 /// Online learning on a stream: `batches` minibatches of `batch` samples drawn at random from `data` (the
 /// site's current data), one SGD step each; charges their flops.
 void train_stream(Model& model, const Dataset& data, int batches, int batch, double lr, Rng& rng);

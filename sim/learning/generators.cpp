@@ -94,11 +94,12 @@ Dataset generate_ratings(const RatingsSpec& s, Rng& rng) {
   for (Eigen::Index k = 0; k < V.size(); ++k)
     V.data()[k] = sd * g(rng);
   std::bernoulli_distribution observed(s.density);
+  auto rating = [&s](double x) { return s.stars ? std::clamp(std::round(s.mean + x), 1.0, 5.0) : s.mean + x; };
   Dataset d;
   for (int u = 0; u < s.users; ++u)
     for (int i = 0; i < s.items; ++i)
       if (observed(rng))
-        d.ratings.push_back({u, i, U.col(u).dot(V.col(i)) + s.noise * g(rng)});
+        d.ratings.push_back({u, i, rating(U.col(u).dot(V.col(i)) + s.noise * g(rng))});
   return d;
 }
 

@@ -40,10 +40,13 @@ private:
 };
 
 /// A low-rank rating matrix: U (users x rank), V (items x rank) with N(0, 1/sqrt(rank)) entries so that
-/// ratings have unit scale, a `density` share of entries observed, each U_u . V_i + N(0, noise^2).
+/// ratings have unit scale, a `density` share of entries observed, each mean + U_u . V_i + N(0, noise^2);
+/// with `stars`, rounded to a whole number of stars from 1 to 5 (as Netflix's are).
 struct RatingsSpec {
   int users = 1000, items = 500, rank = 10;
   double density = 0.05, noise = 0.1;
+  double mean = 0;
+  bool stars = false;
 };
 Dataset generate_ratings(const RatingsSpec& s, Rng& rng);
 

@@ -72,6 +72,16 @@ public:
   void apply(const Update& u, double scale);
   double apply_flops(const Update& u) const { return 2.0 * static_cast<double>(u.entries()); }
 
+  /// Parameters [0, local_size()) stay on the worker that trains them and never cross the network (an
+  /// IterStore MF job's user factors); the rest are shared through parameter servers. 0 for most models.
+  virtual std::size_t local_size() const { return 0; }
+  /// One clock of a worker under a server-side optimizer: a pass over `data` that steps the local
+  /// parameters in place (AdaGrad, squared-gradient sums in `adagrad`, sized like the parameters) and
+  /// returns the gradient of the shared parameters summed over the pass, at the values the pass began
+  /// with (sparse when the model's updates are). Adds its flops to `flops`. The default has no local
+  /// parameters: the gradient of the whole of `data`.
+  virtual Update local_pass(const Dataset& data, double lr, Eigen::VectorXd& adagrad, double& flops);
+
   /// Slices (classification models only): export, then import, the parameters of some classes.
   virtual bool has_slices() const { return false; }
   virtual ModelSlice export_slice(const std::vector<int>& classes) const;
@@ -91,12 +101,16 @@ struct ModelSpec {
   int rank = 10;           ///< mf
   double init_scale = 0.1; ///< mf: initial factor entries ~ N(0, init_scale^2)
   int value_bytes = 4;
+  /// mf: IterStore's semantics. User factors are local to the worker (local_size()), the loss per rating is
+  /// (U_u . V_i - r)^2 with l2 divided by the mean ratings per user (for U) or per item (for V).
+  bool local_users = false;
 };
 
 struct ModelShape {
   int dims = 0;             ///< classification features
   int classes = 0;          ///< classification classes
   int users = 0, items = 0; ///< ratings
+  double ratings = 0;       ///< ratings in the whole data set (IterStore's l2 scaling)
 };
 
 /// Builds a model with deterministic initial parameters from `seed`.

@@ -21,6 +21,7 @@ ModelShape WorkloadSpec::shape() const {
   } else {
     s.users = ratings.users;
     s.items = ratings.items;
+    s.ratings = static_cast<double>(ratings.users) * ratings.items * ratings.density; // expected count
   }
   return s;
 }
@@ -56,6 +57,8 @@ void parse_dataset(Field f, WorkloadSpec& w) {
     s.rank = static_cast<int>(f.integer_or("rank", s.rank, 1, 10000));
     s.density = f.number_or("density", s.density, 0, 1, true);
     s.noise = f.number_or("noise", s.noise, 0);
+    s.mean = f.number_or("mean", s.mean, -1e9, 1e9);
+    s.stars = f.boolean_or("stars", s.stars);
   }
   f.finish();
 }
@@ -80,6 +83,7 @@ void parse_model(Field f, WorkloadSpec& w) {
   if (m.kind == "mf") {
     m.rank = static_cast<int>(f.integer_or("rank", w.ratings.rank, 1, 10000));
     m.init_scale = f.number_or("init_scale", m.init_scale, 0, std::numeric_limits<double>::infinity(), true);
+    m.local_users = f.boolean_or("local_users", m.local_users);
   }
   f.finish();
 }

@@ -1,0 +1,59 @@
+#include "sim/significance.hpp"
+
+#include <cmath>
+
+namespace geosim {
+
+const std::vector<double>& SignificanceCounter::thresholds() {
+  static const std::vector<double> t = {0.1, 0.05, 0.01, 0.005, 0.001, 0.0005, 0.0001};
+  return t;
+}
+
+SignificanceCounter::SignificanceCounter(std::size_t parameters)
+    : accum_(thresholds().size(), Eigen::VectorXd::Zero(static_cast<Eigen::Index>(parameters))),
+      significant_(thresholds().size(), 0.0) {}
+
+void SignificanceCounter::clock(const std::vector<std::int64_t>& keys, const std::vector<double>& changes,
+                                const Eigen::VectorXd& values, double parameters) {
+  parameter_clocks_ += parameters;
+  for (std::size_t t = 0; t < accum_.size(); ++t) {
+    double threshold = thresholds()[t];
+    Eigen::VectorXd& acc = accum_[t];
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      if (changes[i] == 0)
+        continue;
+      double& a = acc[keys[i]];
+      a += changes[i];
+      double v = values[keys[i]];
+      if (std::abs(a) > threshold * std::abs(v) || v == 0) {
+        significant_[t] += 1;
+        a = 0;
+      }
+    }
+  }
+}
+
+std::vector<double> SignificanceCounter::insignificant_share() const {
+  std::vector<double> out;
+  for (double s : significant_)
+    out.push_back(parameter_clocks_ > 0 ? 1 - s / parameter_clocks_ : 1.0);
+  return out;
+}
+
+} // namespace geosim
+
+namespace geosim {
+
+void SignificanceCounter::merge(const SignificanceCounter& other) {
+  parameter_clocks_ += other.parameter_clocks_;
+  for (std::size_t t = 0; t < significant_.size(); ++t)
+    significant_[t] += other.significant_[t];
+}
+
+nlohmann::json SignificanceCounter::to_json() const {
+  return {{"thresholds", thresholds()},
+          {"insignificant_share", insignificant_share()},
+          {"parameter_clocks", parameter_clocks_}};
+}
+
+} // namespace geosim

@@ -1,0 +1,40 @@
+#pragma once
+// How many of a parameter server's updates are significant, as Gaia counts them (Hsieh et al., NSDI'17,
+// Figure 5; kevinhsieh/non_iid_dml's `calc_update_dist`): for each threshold, every parameter has an
+// accumulator to which each clock's change of the parameter is added; the change is significant when
+// |accumulated| > threshold x |value| (or the value is 0), and the accumulator then starts again from 0.
+// A parameter that did not change in a clock counts as insignificant, so the denominator is
+// parameters x clocks.
+#include <Eigen/Dense>
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <vector>
+
+namespace geosim {
+
+class SignificanceCounter {
+public:
+  /// Figure 5's thresholds: 10, 5, 1, 0.5, 0.1, 0.05 and 0.01 %.
+  static const std::vector<double>& thresholds();
+
+  explicit SignificanceCounter(std::size_t parameters = 0);
+  /// One clock of one table (a shard of the parameters): the keys that changed, their changes, and the
+  /// values after the clock; `parameters` is how many parameters the table holds.
+  void clock(const std::vector<std::int64_t>& keys, const std::vector<double>& changes, const Eigen::VectorXd& values,
+             double parameters);
+  /// Per threshold: the share of parameter-clocks whose update was insignificant (1 with no clock yet).
+  std::vector<double> insignificant_share() const;
+  double parameter_clocks() const { return parameter_clocks_; }
+  /// Adds another counter's counts (several data centers' servers).
+  void merge(const SignificanceCounter& other);
+  /// {"thresholds": [...], "insignificant_share": [...], "parameter_clocks": n} for summary.json.
+  nlohmann::json to_json() const;
+
+private:
+  std::vector<Eigen::VectorXd> accum_; ///< per threshold, per parameter
+  std::vector<double> significant_;    ///< per threshold
+  double parameter_clocks_ = 0;
+};
+
+} // namespace geosim
