@@ -7,6 +7,7 @@
 #include <simgrid/s4u.hpp>
 
 #include <algorithm>
+#include <cmath>
 
 namespace geosim {
 
@@ -27,8 +28,22 @@ void Recorder::sample(const std::string& site, long long iteration, double loss,
   if (site != "global")
     return;
   last_global_ = samples_.back();
-  if (!time_to_target_ && target_met(loss, accuracy))
+  if (!time_to_target_ && (target_met(loss, accuracy) || converged(iteration, loss)))
     time_to_target_ = now;
+}
+
+bool Recorder::converged(long long iteration, double loss) {
+  const StopSpec& s = scenario_.stop;
+  if (!s.converged_clocks || iteration < 0)
+    return false;
+  auto at = static_cast<std::size_t>(iteration);
+  global_loss_.resize(std::max(global_loss_.size(), at + 1), std::nan(""));
+  global_loss_[at] = loss;
+  auto window = static_cast<std::size_t>(*s.converged_clocks);
+  if (at < window || std::isnan(global_loss_[at - window]))
+    return false;
+  double before = global_loss_[at - window];
+  return std::abs(before - loss) < s.converged_change * std::abs(before);
 }
 
 bool Recorder::should_stop(long long iteration) const {
@@ -79,7 +94,9 @@ json Recorder::summary(double sim_time) const {
        {{"target_loss", opt_num(s.target_loss)},
         {"target_accuracy", opt_num(s.target_accuracy)},
         {"max_sim_time_s", opt_num(s.max_sim_time_s)},
-        {"max_iterations", s.max_iterations ? json(*s.max_iterations) : json(nullptr)}}},
+        {"max_iterations", s.max_iterations ? json(*s.max_iterations) : json(nullptr)},
+        {"converged_clocks", s.converged_clocks ? json(*s.converged_clocks) : json(nullptr)},
+        {"converged_change", s.converged_clocks ? json(s.converged_change) : json(nullptr)}}},
       {"reached_target", time_to_target_.has_value()},
       {"time_to_target_s", opt_num(time_to_target_)},
       {"sim_time_s", sim_time},

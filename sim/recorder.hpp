@@ -43,6 +43,7 @@ public:
 
 private:
   bool target_met(double loss, double accuracy) const;
+  bool converged(long long iteration, double loss);
 
   const Scenario& scenario_;
   const StrategyEntry& entry_;
@@ -50,6 +51,7 @@ private:
   std::vector<Sample> samples_;
   std::optional<double> time_to_target_;
   std::optional<Sample> last_global_;
+  std::vector<double> global_loss_; ///< by iteration, for the convergence rule
   long long iterations_ = 0;
   json details_ = json::object();
 };

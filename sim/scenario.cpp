@@ -80,6 +80,11 @@ StopSpec parse_stop(Field f) {
     s.max_sim_time_s = v->number(0, std::numeric_limits<double>::infinity(), true);
   if (auto v = f.maybe("max_iterations"))
     s.max_iterations = v->integer(1);
+  if (auto c = f.maybe("converged")) {
+    s.converged_clocks = c->integer_or("clocks", 10, 1, 1000000);
+    s.converged_change = c->number_or("change", s.converged_change, 0, 1, true);
+    c->finish();
+  }
   f.finish();
   return s;
 }

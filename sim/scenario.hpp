@@ -30,6 +30,10 @@ struct StopSpec {
   std::optional<double> target_accuracy;
   std::optional<double> max_sim_time_s;
   std::optional<long long> max_iterations;
+  /// Convergence as Gaia's evaluation defines it: the global loss changed by less than `converged_change`
+  /// (relative) over the last `converged_clocks` iterations. Counts as reaching the target.
+  std::optional<long long> converged_clocks;
+  double converged_change = 0.02;
   bool bounded() const { return max_sim_time_s || max_iterations; }
 };
 

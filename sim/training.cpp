@@ -64,7 +64,7 @@ void MinibatchSgd::take(Model& model, int batches) {
     }
     Dataset b = data_.subset(rows);
     Update g = model.gradient(b);
-    flops += model.gradient_flops(b);
+    flops += model.training_flops(b);
     if (momentum_ == 0) {
       model.apply(g, -lr_);
       flops += model.apply_flops(g);

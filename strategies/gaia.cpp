@@ -2,14 +2,18 @@
 // runs a parameter server of its own over a full replica of the model; its workers push and pull there
 // as in param_server. Between data centers the servers act as mirrors:
 //  - significance filter: a server adds its local workers' change of each key to an accumulator and, at
-//    the end of each local clock, sends a key's accumulated change to the other data centers only when
-//    |accumulated / current value| exceeds the threshold (1%, constant like the learning rate);
-//  - selective barrier: when a server has significant updates to send while its earlier ones are still
-//    crossing the WAN, it first sends their keys alone (a key list or a bitmap, whichever is smaller);
-//    receivers hold reads of those keys until the values arrive;
+//    the end of each local clock t, sends a key's accumulated change to the other data centers only when
+//    |accumulated / current value| exceeds the threshold (1% / sqrt(t) by default, as the paper decays
+//    it); when the (index, value) list would be at least as large as the shard's dense table, the dense
+//    table of every accumulated change goes instead;
+//  - selective barrier: when a server has significant updates to send while its earlier ones to that
+//    data center are still being sent (it sees its own unfinished sends), it first sends their keys
+//    alone (a key list or a bitmap, whichever is smaller); receivers hold reads of those keys until the
+//    values arrive;
 //  - mirror clock: every mirror message carries its clock; a data center more than `mirror_bound`
 //    clocks ahead of the slowest one holds its workers' pulls.
-// Messages carry the sparse encoding (a 4-byte index beside each value). A replica is evaluated once it
+// Sparse messages carry a 4-byte index beside each value, dense ones values alone. Local updates apply
+// to the data center's own replica at once (its parameter server). A replica is evaluated once it
 // has its own clock c and every other data center's mirror messages up to c; the run's figure at clock
 // c is the worst replica's, so the target is met when every replica meets it.
 #include "sim/context.hpp"
@@ -38,10 +42,13 @@ struct MirrorUpdate {
   int from_dc;
   std::size_t from_shard;
   long long clock;
-  std::vector<std::int64_t> keys;
+  std::vector<std::int64_t> keys; ///< dense: every key the sender shard and the receiver shard share
   Eigen::VectorXd values;
   int value_bytes;
-  double wire_bytes() const { return kHeaderBytes + static_cast<double>(keys.size()) * (kIndexBytes + value_bytes); }
+  bool dense = false;
+  double wire_bytes() const {
+    return kHeaderBytes + static_cast<double>(keys.size()) * ((dense ? 0 : kIndexBytes) + value_bytes);
+  }
 };
 
 /// The keys of a mirror update that is on its way: a key list, or a bitmap over the sender shard's keys.
@@ -61,9 +68,8 @@ enum class BarrierMode { automatic, always, never };
 struct GaiaConfig {
   PsConfig ps;
   double threshold = 0.01;
-  /// threshold / sqrt(clock). Gaia decays its threshold as it decays the learning rate; geosim trains with
-  /// a constant learning rate, so the threshold stays constant unless asked.
-  bool decay = false;
+  /// threshold / sqrt(clock), as the paper decays it (v / sqrt(t)); "none" keeps it constant.
+  bool decay = true;
   int mirror_bound = 2;
   BarrierMode barrier = BarrierMode::automatic;
 };
@@ -84,8 +90,8 @@ struct ClockSequence {
 using MessageId = std::tuple<int, std::size_t, long long>; // sender data center, sender shard, clock
 
 struct GaiaStats {
-  double updates_considered = 0, updates_sent = 0, barriers = 0;
-  long long barrier_delayed_pulls = 0, reads_past_barrier = 0, reads_of_keys_in_flight = 0;
+  double updates_considered = 0, updates_sent = 0, barriers = 0, dense_tables = 0;
+  long long barrier_delayed_pulls = 0, reads_past_barrier = 0;
   long long max_mirror_lead = 0;
 };
 
@@ -99,13 +105,12 @@ struct DataCenter : ShardHooks {
   Eigen::VectorXd accum;                        ///< local changes not yet sent, per key
   std::vector<char> is_dirty;                   ///< accum != 0
   std::vector<std::vector<std::int64_t>> dirty; ///< per shard: keys with a change to consider
-  std::vector<double> shard_keys;               ///< per shard: how many keys it owns
-  std::vector<int> barred;                      ///< per key: barriers announced, values not arrived
-  std::vector<int> in_flight;                   ///< per key: updates sent here, not applied yet
+  std::vector<std::vector<std::int64_t>> shard_keys; ///< per shard: the shared keys it owns, ascending
+  std::vector<int> barred;                          ///< per key: barriers announced, values not arrived
   std::vector<std::map<std::pair<int, std::size_t>, ClockSequence>> mirrors; ///< per shard, per sender
   std::vector<std::map<MessageId, std::vector<std::int64_t>>> announced;     ///< per shard: barriers waiting
   std::vector<std::set<MessageId>> applied;                                  ///< per shard
-  std::vector<std::vector<double>> wan_free_at;       ///< per shard, per data center: when its traffic drains
+  std::vector<std::vector<std::vector<sg4::CommPtr>>> sending; ///< per shard, per data center: mirror sends
   std::set<std::pair<std::size_t, std::size_t>> held; ///< (shard, worker) pulls held by a barrier
   long long replica_clock = -1;                       ///< last clock this replica was evaluated at
 
@@ -120,9 +125,11 @@ struct DataCenter : ShardHooks {
   struct Significant {
     std::vector<std::int64_t> keys;
     std::vector<double> changes;
+    bool dense = false; ///< keys is the whole shard
   };
   Significant filter(std::size_t k, long long clock);
-  void mirror(std::size_t k, long long clock, const Significant& sig, DataCenter& other, double now);
+  void mirror(std::size_t k, long long clock, const Significant& sig, DataCenter& other);
+  bool backlog(std::size_t k, int dc);
   void apply(std::size_t k, const MirrorUpdate& u);
   void announce(std::size_t k, const Barrier& b);
 };
@@ -133,7 +140,7 @@ public:
     require_learning_setup(p, sc, "gaia");
     config_.ps = parse_ps_config(p);
     config_.threshold = p.number_or("threshold", config_.threshold, 0, std::numeric_limits<double>::infinity());
-    config_.decay = p.choice_or("threshold_decay", "none", {"none", "sqrt"}) == "sqrt";
+    config_.decay = p.choice_or("threshold_decay", "sqrt", {"none", "sqrt"}) == "sqrt";
     config_.mirror_bound = static_cast<int>(p.integer_or("mirror_bound", config_.mirror_bound, 0, 1000));
     std::string b = p.choice_or("barrier", "auto", {"auto", "always", "never"});
     config_.barrier = b == "always" ? BarrierMode::always : b == "never" ? BarrierMode::never : BarrierMode::automatic;
@@ -171,15 +178,6 @@ public:
   RunContext& ctx() { return *ctx_; }
   GaiaStats& stats() { return stats_; }
 
-  /// The slowest data center's complete clocks (the clocks every one of its workers has pushed).
-  long long slowest_clock() const {
-    long long c = std::numeric_limits<long long>::max();
-    for (const auto& dc : dcs_)
-      for (std::size_t k = 0; k < dc.shard_keys.size(); ++k)
-        c = std::min(c, dc.job->shard_clock(k));
-    return c;
-  }
-
   /// Evaluates a data center's replica once it holds its own clock c and all mirror messages up to c.
   void advance_replica(DataCenter& dc) {
     long long c = std::numeric_limits<long long>::max();
@@ -187,6 +185,8 @@ public:
       c = std::min({c, dc.job->shard_clock(k), dc.mirror_clock(k)});
     if (c <= dc.replica_clock || stopped_)
       return;
+    for (const auto& other : dcs_) // the observer's view: each data center's users' local factors
+      other.job->fill_local(dc.job->model());
     Metrics m = dc.job->model().evaluate(ctx_->workload->global_test());
     ctx_->recorder.sample(ctx_->platform.site_name(dc.site), c, m.loss, m.accuracy);
     if (config_.ps.record_parameters)
@@ -211,15 +211,14 @@ private:
     dc.accum = Eigen::VectorXd::Zero(size);
     dc.is_dirty.assign(static_cast<std::size_t>(size), 0);
     dc.barred.assign(static_cast<std::size_t>(size), 0);
-    dc.in_flight.assign(static_cast<std::size_t>(size), 0);
     dc.dirty.resize(n);
-    dc.shard_keys.assign(n, 0);
-    for (Eigen::Index i = 0; i < size; ++i)
-      dc.shard_keys[dc.job->shard_map().shard_of(i)]++;
+    dc.shard_keys.assign(n, {});
+    for (auto i = static_cast<Eigen::Index>(dc.job->model().local_size()); i < size; ++i)
+      dc.shard_keys[dc.job->shard_map().shard_of(i)].push_back(i);
     dc.mirrors.resize(n);
     dc.announced.resize(n);
     dc.applied.resize(n);
-    dc.wan_free_at.assign(n, std::vector<double>(data_sites_.size(), 0.0));
+    dc.sending.assign(n, std::vector<std::vector<sg4::CommPtr>>(data_sites_.size()));
   }
 
   /// Clock t of data center replicas: once every replica has reached it, the run's figure is the worst.
@@ -266,8 +265,12 @@ private:
     r.detail("barriers", stats_.barriers);
     r.detail("barrier_delayed_pulls", stats_.barrier_delayed_pulls);
     r.detail("reads_past_barrier", stats_.reads_past_barrier);
-    r.detail("reads_of_keys_in_flight", stats_.reads_of_keys_in_flight);
     r.detail("max_mirror_lead", stats_.max_mirror_lead);
+    r.detail("dense_tables", stats_.dense_tables);
+    SignificanceCounter all;
+    for (const auto& dc : dcs_)
+      all.merge(dc.job->significance());
+    r.detail("significance", all.to_json());
   }
 
   GaiaConfig config_;
@@ -303,10 +306,9 @@ void DataCenter::on_push(std::size_t k, const std::vector<std::int64_t>& keys, c
 // ones to every other data center.
 void DataCenter::on_clock(std::size_t k, long long clock) {
   Significant sig = filter(k, clock);
-  double now = sg4::Engine::get_clock();
   for (auto& other : gaia->dcs())
     if (other.index != index)
-      mirror(k, clock, sig, other, now);
+      mirror(k, clock, sig, other);
 }
 
 DataCenter::Significant DataCenter::filter(std::size_t k, long long clock) {
@@ -330,45 +332,62 @@ DataCenter::Significant DataCenter::filter(std::size_t k, long long clock) {
   gaia->stats().updates_considered += static_cast<double>(dirty[k].size());
   gaia->stats().updates_sent += static_cast<double>(sig.keys.size());
   dirty[k] = std::move(keep);
+  // The list costs an index beside each value; once it is no smaller than the dense table, send the table
+  // (every key's accumulated change, significant or not) and start every accumulator afresh.
+  double vb = job->model().value_bytes;
+  const auto& all = shard_keys[k];
+  if (!sig.keys.empty() && static_cast<double>(sig.keys.size()) * (kIndexBytes + vb) >= static_cast<double>(all.size()) * vb) {
+    std::vector<double> changes(all.size());
+    for (std::size_t i = 0; i < sig.keys.size(); ++i)
+      accum[sig.keys[i]] = sig.changes[i];
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      changes[i] = accum[all[i]];
+      accum[all[i]] = 0;
+      is_dirty[all[i]] = 0;
+    }
+    dirty[k].clear();
+    gaia->stats().dense_tables++;
+    return {all, std::move(changes), true};
+  }
   return sig;
 }
 
-void DataCenter::mirror(std::size_t k, long long clock, const Significant& sig, DataCenter& other, double now) {
+/// Whether this shard's earlier mirror messages to data center `dc` are still being sent.
+bool DataCenter::backlog(std::size_t k, int dc) {
+  auto& comms = sending[k][static_cast<std::size_t>(dc)];
+  comms.erase(std::remove_if(comms.begin(), comms.end(), [](const sg4::CommPtr& c) { return c->test(); }),
+              comms.end());
+  return !comms.empty();
+}
+
+void DataCenter::mirror(std::size_t k, long long clock, const Significant& sig, DataCenter& other) {
   const GaiaConfig& cfg = gaia->config();
   RunContext& ctx = gaia->ctx();
   const ShardMap& map = other.job->shard_map();
   std::vector<MirrorUpdate> out(map.shards);
   for (std::size_t j = 0; j < map.shards; ++j)
-    out[j] = {index, k, clock, {}, {}, job->model().value_bytes};
+    out[j] = {index, k, clock, {}, {}, job->model().value_bytes, sig.dense};
   std::vector<std::vector<double>> vals(map.shards);
   for (std::size_t i = 0; i < sig.keys.size(); ++i) {
     auto j = map.shard_of(sig.keys[i]);
     out[j].keys.push_back(sig.keys[i]);
     vals[j].push_back(sig.changes[i]);
   }
-  // Updates arrive faster than the WAN carries them when the previous ones are still draining.
-  double& free_at = wan_free_at[k][other.index];
-  bool backlog = free_at > now;
-  double bytes = 0;
+  // Updates arrive faster than the WAN carries them when the previous ones are still being sent.
+  bool behind = backlog(k, other.index);
   for (std::size_t j = 0; j < map.shards; ++j) {
     MirrorUpdate& u = out[j];
     u.values = Eigen::Map<Eigen::VectorXd>(vals[j].data(), static_cast<Eigen::Index>(vals[j].size()));
     Endpoint to = other.job->shard_endpoint(j);
     bool barrier =
-        !u.keys.empty() && (cfg.barrier == BarrierMode::always || (cfg.barrier == BarrierMode::automatic && backlog));
+        !u.keys.empty() && (cfg.barrier == BarrierMode::always || (cfg.barrier == BarrierMode::automatic && behind));
     if (barrier) {
-      Barrier b{index, k, clock, u.keys, other.shard_keys[j]};
-      bytes += b.wire_bytes();
+      Barrier b{index, k, clock, u.keys, static_cast<double>(shard_keys[k].size())};
       ctx.transport.post(to, "barrier", std::move(b), "control"); // overtakes the bulk updates
       gaia->stats().barriers++;
     }
-    for (std::int64_t key : u.keys)
-      other.in_flight[key]++;
-    bytes += u.wire_bytes();
-    ctx.transport.post(to, "mirror", std::move(u));
+    sending[k][static_cast<std::size_t>(other.index)].push_back(ctx.transport.isend(to, "mirror", std::move(u)));
   }
-  double bw = ctx.transport.bottleneck_Bps(job->shard_endpoint(k).host, other.job->shard_endpoint(0).host);
-  free_at = std::max(now, free_at) + bytes / bw;
 }
 
 bool DataCenter::may_serve(std::size_t k, std::size_t w, const std::vector<std::int64_t>& keys, long long min_clock) {
@@ -382,22 +401,18 @@ bool DataCenter::may_serve(std::size_t k, std::size_t w, const std::vector<std::
       return false;
     }
   held.erase({k, w});
-  // The pull goes out now: how far ahead of the slowest data center are this one's workers?
-  st.max_mirror_lead = std::max(st.max_mirror_lead, min_clock - gaia->slowest_clock());
+  // The pull goes out now: how far ahead of the other data centers (as far as their messages say)?
+  st.max_mirror_lead = std::max(st.max_mirror_lead, min_clock - mirror_clock(k));
   return true;
 }
 
 // Checks, from the reply's side, what may_serve promised: no read of a key whose barrier has arrived
-// before its values; and counts reads of keys whose update is on its way unannounced.
+// before its values.
 void DataCenter::on_reply(std::size_t, std::size_t, const std::vector<std::int64_t>& keys) {
-  GaiaStats& st = gaia->stats();
-  bool past_barrier = false, in_flight_read = false;
-  for (std::int64_t key : keys) {
+  bool past_barrier = false;
+  for (std::int64_t key : keys)
     past_barrier |= barred[key] > 0;
-    in_flight_read |= in_flight[key] > 0;
-  }
-  st.reads_past_barrier += past_barrier;
-  st.reads_of_keys_in_flight += in_flight_read;
+  gaia->stats().reads_past_barrier += past_barrier;
 }
 
 void DataCenter::on_message(std::size_t k, const Envelope& env) {
@@ -410,10 +425,8 @@ void DataCenter::on_message(std::size_t k, const Envelope& env) {
 
 void DataCenter::apply(std::size_t k, const MirrorUpdate& u) {
   Eigen::VectorXd& values = job->model().parameters();
-  for (std::size_t i = 0; i < u.keys.size(); ++i) {
+  for (std::size_t i = 0; i < u.keys.size(); ++i)
     values[u.keys[i]] += u.values[static_cast<Eigen::Index>(i)];
-    in_flight[u.keys[i]]--;
-  }
   charge_flops(static_cast<double>(u.keys.size()));
   MessageId id{u.from_dc, u.from_shard, u.clock};
   auto it = announced[k].find(id);

@@ -108,8 +108,10 @@ TEST_CASE("bad workloads name the field", "[workload][input]") {
   auto fails = [&](const std::string& text, const std::string& message) {
     CHECK_THROWS_WITH(parse(text, p), Contains(message));
   };
-  fails(R"({"dataset": {"kind": "images"}, "model": {"kind": "softmax"}})",
-        "workload.dataset.kind: expected one of \"synthetic\", \"mixture\", \"ratings\"");
+  fails(R"({"dataset": {"kind": "video"}, "model": {"kind": "softmax"}})",
+        "workload.dataset.kind: expected one of \"synthetic\", \"mixture\", \"ratings\", \"images\"");
+  fails(R"({"dataset": {"kind": "images", "images": "/no/such/images.gz"}, "model": {"kind": "mlp", "hidden": [4]}})",
+        "workload.dataset.images: expected an IDX file of unsigned bytes");
   fails(R"({"dataset": {"kind": "ratings"}, "model": {"kind": "softmax"}})", "workload.model.kind: expected \"mf\"");
   fails(R"({"dataset": {"kind": "mixture"}, "model": {"kind": "mlp"}})", "workload.model.hidden: required field");
   fails(R"({"dataset": {"kind": "mixture", "classes": 3}, "model": {"kind": "softmax"},

@@ -170,13 +170,18 @@ private:
 std::unique_ptr<Model> make_dense_net(const std::vector<int>& sizes, double l2, int value_bytes, std::uint64_t seed);
 
 std::unique_ptr<Model> make_model(const ModelSpec& spec, const ModelShape& shape, std::uint64_t seed) {
-  if (spec.kind == "mf")
-    return std::make_unique<MatrixFactorization>(spec, shape, seed);
-  std::vector<int> sizes = {shape.dims};
-  if (spec.kind == "mlp")
-    sizes.insert(sizes.end(), spec.hidden.begin(), spec.hidden.end());
-  sizes.push_back(shape.classes);
-  return make_dense_net(sizes, spec.l2, spec.value_bytes, seed);
+  std::unique_ptr<Model> m;
+  if (spec.kind == "mf") {
+    m = std::make_unique<MatrixFactorization>(spec, shape, seed);
+  } else {
+    std::vector<int> sizes = {shape.dims};
+    if (spec.kind == "mlp")
+      sizes.insert(sizes.end(), spec.hidden.begin(), spec.hidden.end());
+    sizes.push_back(shape.classes);
+    m = make_dense_net(sizes, spec.l2, spec.value_bytes, seed);
+  }
+  m->train_flops_per_sample = spec.train_flops_per_sample;
+  return m;
 }
 
 } // namespace geosim

@@ -67,6 +67,13 @@ public:
   virtual Eigen::MatrixXd logits(const Dataset& data) const;
 
   virtual double gradient_flops(const Dataset& batch) const = 0;
+  /// The flops charged for a training step on `batch`: the stand-in's own count, or, when the model
+  /// stands for a larger network (train_flops_per_sample > 0), that network's count per sample.
+  double training_flops(const Dataset& batch) const {
+    return train_flops_per_sample > 0 ? train_flops_per_sample * static_cast<double>(batch.size())
+                                      : gradient_flops(batch);
+  }
+  double train_flops_per_sample = 0;
   virtual double evaluate_flops(const Dataset& data) const = 0;
   /// params += scale * update
   void apply(const Update& u, double scale);
@@ -101,6 +108,7 @@ struct ModelSpec {
   int rank = 10;           ///< mf
   double init_scale = 0.1; ///< mf: initial factor entries ~ N(0, init_scale^2)
   int value_bytes = 4;
+  double train_flops_per_sample = 0; ///< see Model::training_flops
   /// mf: IterStore's semantics. User factors are local to the worker (local_size()), the loss per rating is
   /// (U_u . V_i - r)^2 with l2 divided by the mean ratings per user (for U) or per item (for V).
   bool local_users = false;

@@ -2,12 +2,15 @@
 
 #include <fmt/format.h>
 
+#include "sim/learning/idx.hpp"
+
 #include <algorithm>
+#include <filesystem>
 #include <numeric>
 
 namespace geosim {
 
-std::vector<std::string> dataset_kinds() { return {"synthetic", "mixture", "ratings"}; }
+std::vector<std::string> dataset_kinds() { return {"synthetic", "mixture", "ratings", "images"}; }
 std::vector<std::string> model_kinds() { return {"softmax", "mlp", "mf"}; }
 
 ModelShape WorkloadSpec::shape() const {
@@ -18,6 +21,9 @@ ModelShape WorkloadSpec::shape() const {
   } else if (dataset == "mixture") {
     s.dims = mixture.dims;
     s.classes = mixture.classes;
+  } else if (dataset == "images") {
+    s.dims = images.pixels;
+    s.classes = images.classes;
   } else {
     s.users = ratings.users;
     s.items = ratings.items;
@@ -32,6 +38,39 @@ ModelShape WorkloadSpec::shape() const {
 namespace {
 
 int as_int(Field f, int lo, int hi) { return static_cast<int>(f.integer(lo, hi)); }
+
+/// An IDX file named by member `key` (relative to the scenario's folder), checked by reading its header:
+/// how many items it holds and how many values each has.
+std::string idx_file(Field& f, const std::string& key, const std::string& dflt, std::uint32_t& items, int& per_item) {
+  std::string path = f.string_or(key, dflt);
+  if (!path.empty() && path[0] != '/')
+    path = (std::filesystem::path(f.file()).parent_path() / path).string();
+  try {
+    auto dims = read_idx_dims(path);
+    items = dims[0];
+    per_item = 1;
+    for (std::size_t d = 1; d < dims.size(); ++d)
+      per_item *= static_cast<int>(dims[d]);
+  } catch (const std::runtime_error& e) {
+    input_error(f.file(), f.path() + "." + key,
+                fmt::format("an IDX file of unsigned bytes (Debian's dataset-fashion-mnist installs Fashion-MNIST "
+                            "under /usr/share/datasets/fashion-mnist)"),
+                e.what());
+  }
+  return path;
+}
+
+void parse_images(Field& f, ImagesSpec& s) {
+  std::uint32_t n_images = 0, n_labels = 0;
+  int per_label = 0;
+  s.images = idx_file(f, "images", s.images, n_images, s.pixels);
+  s.labels = idx_file(f, "labels", s.labels, n_labels, per_label);
+  if (per_label != 1 || n_labels != n_images)
+    input_error(f.file(), f.path() + ".labels", fmt::format("one label per image of {}", s.images),
+                fmt::format("{} labels of {} values", n_labels, per_label));
+  s.samples = static_cast<int>(f.integer_or("samples", s.samples, 0, static_cast<long long>(n_images)));
+  s.classes = static_cast<int>(f.integer_or("classes", s.classes, 2, 256));
+}
 
 void parse_dataset(Field f, WorkloadSpec& w) {
   w.dataset = f.at("kind").choice(dataset_kinds());
@@ -50,6 +89,8 @@ void parse_dataset(Field f, WorkloadSpec& w) {
     s.clusters = static_cast<int>(f.integer_or("clusters_per_class", s.clusters, 1, 1000));
     s.separation = f.number_or("separation", s.separation, 0, std::numeric_limits<double>::infinity(), true);
     s.samples = static_cast<int>(f.integer_or("samples", s.samples, 10, 100000000));
+  } else if (w.dataset == "images") {
+    parse_images(f, w.images);
   } else {
     auto& s = w.ratings;
     s.users = static_cast<int>(f.integer_or("users", s.users, 1, 100000000));
@@ -73,6 +114,7 @@ void parse_model(Field f, WorkloadSpec& w) {
                       : "\"softmax\" or \"mlp\" (classification data)");
   m.l2 = f.number_or("l2", m.l2, 0);
   m.value_bytes = static_cast<int>(f.integer_or("value_bytes", m.value_bytes, 1, 8));
+  m.train_flops_per_sample = f.number_or("train_flops_per_sample", 0, 0);
   if (m.kind == "mlp") {
     Field hidden = f.at("hidden");
     if (hidden.size() < 1 || hidden.size() > 2)
@@ -114,7 +156,7 @@ void parse_partition(Field f, WorkloadSpec& w, const PlatformSpec& p) {
   auto& pt = w.partition;
   Field kind = f.at("kind");
   pt.kind = kind.choice({"iid", "label_skew", "dirichlet", "natural"});
-  if (pt.kind == "natural" && w.dataset == "mixture")
+  if (pt.kind == "natural" && (w.dataset == "mixture" || w.dataset == "images"))
     kind.fail("\"iid\", \"label_skew\" or \"dirichlet\" (\"natural\" needs synthetic devices or rating users)");
   if ((pt.kind == "label_skew" || pt.kind == "dirichlet") && w.dataset == "ratings")
     kind.fail("\"iid\" (rating data has no labels to skew)");
@@ -205,7 +247,8 @@ WorkloadSpec parse_workload(Field& f, const PlatformSpec& p) {
                      [](const DriftEvent& a, const DriftEvent& b) { return a.at_s < b.at_s; });
   }
   w.test_fraction = f.number_or("test_fraction", w.test_fraction, 0, 0.9, true);
-  double default_raw = w.dataset == "ratings" ? 12.0 : 4.0 * w.shape().dims; // float32 features, or (u, i, r)
+  // (u, i, r), an image's own bytes, or float32 features
+  double default_raw = w.dataset == "ratings" ? 12.0 : w.dataset == "images" ? w.images.pixels : 4.0 * w.shape().dims;
   w.raw_bytes_per_sample =
       f.number_or("raw_bytes_per_sample", default_raw, 0, std::numeric_limits<double>::infinity(), true);
   f.finish();
@@ -287,6 +330,13 @@ Workload::Workload(const WorkloadSpec& spec, int site_count, std::uint64_t seed)
   std::vector<int> device;
   if (spec.dataset == "synthetic") {
     pool = generate_synthetic(spec.synthetic, rng, device);
+  } else if (spec.dataset == "images") {
+    pool = load_idx_images(spec.images.images, spec.images.labels, static_cast<std::uint32_t>(spec.images.samples));
+    for (int label : pool.y)
+      if (label >= spec.images.classes)
+        throw InputError(fmt::format("{}: label {} is not below workload.dataset.classes ({})", spec.images.labels,
+                                     label, spec.images.classes));
+    pool.classes = spec.images.classes;
   } else if (spec.dataset == "mixture") {
     mixture_.emplace(spec.mixture, rng);
     pool = mixture_->sample(spec.mixture.samples, std::vector<double>(spec.mixture.classes, 1.0), rng);

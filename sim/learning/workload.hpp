@@ -31,11 +31,21 @@ struct DriftEvent {
   int like_site = -1; ///< or: the site takes this site's distribution
 };
 
+/// Real images from IDX files (Fashion-MNIST as Debian's dataset-fashion-mnist installs it).
+struct ImagesSpec {
+  std::string images = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
+  std::string labels = "/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz";
+  int samples = 0; ///< the first this many images (0: all)
+  int classes = 10;
+  int pixels = 0;  ///< read from the images file's header
+};
+
 struct WorkloadSpec {
-  std::string dataset = "mixture"; ///< synthetic, mixture, ratings
+  std::string dataset = "mixture"; ///< synthetic, mixture, ratings, images
   SyntheticSpec synthetic;
   MixtureSpec mixture;
   RatingsSpec ratings;
+  ImagesSpec images;
   PartitionSpec partition;
   std::vector<DriftEvent> drift; ///< sorted by time
   ModelSpec model;
