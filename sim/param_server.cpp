@@ -134,14 +134,22 @@ PsJob::PsJob(RunContext& ctx, PsConfig config, std::vector<sg4::Host*> servers, 
       global_(ctx.workload->make_model(static_cast<std::uint64_t>(ctx.scenario.seed))), map_{server_hosts_.size()},
       shards_(server_hosts_.size()), keys_(workers_.size()), slots_(workers_.size()),
       shard_clock_(server_hosts_.size(), 0), local_keys_(workers_.size()), worker_models_(workers_.size()),
-      changed_(server_hosts_.size()), shard_parameters_(server_hosts_.size(), 0.0), significance_(global_->size()) {
+      shard_parameters_(server_hosts_.size(), 0.0) {
   for (auto& s : shards_) {
     s.pushes.assign(workers_.size(), 0);
     s.keys.resize(workers_.size());
   }
   auto size = static_cast<Eigen::Index>(global_->size());
   adagrad_ = Eigen::VectorXd::Zero(config_.optimizer == ServerOptimizer::adagrad ? size : 0);
-  clock_change_ = Eigen::VectorXd::Zero(size);
+  std::vector<int> sites;
+  for (const auto& w : workers_) {
+    auto at = std::find(sites.begin(), sites.end(), w.site);
+    origin_.push_back(static_cast<std::size_t>(at - sites.begin()));
+    if (at == sites.end()) {
+      sites.push_back(w.site);
+      tallies_.emplace_back(global_->size(), server_hosts_.size());
+    }
+  }
   for (auto key = static_cast<std::int64_t>(global_->local_size()); key < size; ++key)
     shard_parameters_[map_.shard_of(key)] += 1;
 }
@@ -306,7 +314,9 @@ void PsJob::serve(std::size_t k) {
     if (env->kind == "push") {
       const auto& p = env->as<KeyedValues>();
       const auto& keys = s.keys[p.from];
-      Eigen::VectorXd change = apply_push(k, keys, p.values);
+      Eigen::VectorXd change = apply_push(keys, p.values);
+      for (std::size_t i = 0; i < keys.size(); ++i)
+        tallies_[origin_[p.from]].add(k, keys[i], change[static_cast<Eigen::Index>(i)]);
       if (hooks_)
         hooks_->on_push(k, keys, change);
       s.pushes[p.from]++;
@@ -334,7 +344,7 @@ void PsJob::serve(std::size_t k) {
 }
 
 /// Applies a push to the shard's values; returns the change each key took.
-Eigen::VectorXd PsJob::apply_push(std::size_t k, const std::vector<std::int64_t>& keys, const Eigen::VectorXd& pushed) {
+Eigen::VectorXd PsJob::apply_push(const std::vector<std::int64_t>& keys, const Eigen::VectorXd& pushed) {
   Eigen::VectorXd& values = global_->parameters();
   Eigen::VectorXd change = pushed;
   bool adagrad = config_.optimizer == ServerOptimizer::adagrad;
@@ -347,24 +357,22 @@ Eigen::VectorXd PsJob::apply_push(std::size_t k, const std::vector<std::int64_t>
       change[at] = adagrad_[key] > 0 ? -config_.training.lr * g / std::sqrt(adagrad_[key]) : 0.0;
     }
     values[key] += change[at];
-    if (clock_change_[key] == 0 && change[at] != 0)
-      changed_[k].push_back(key);
-    clock_change_[key] += change[at];
   }
   charge_flops((adagrad ? 6.0 : 1.0) * static_cast<double>(keys.size()));
   return change;
 }
 
-/// A shard's clock is complete: count how significant each key's change over it was (Figure 5).
+/// A shard's clock is complete: count how significant each data center's change of each key was.
 void PsJob::count_clock(std::size_t k) {
-  std::vector<double> changes;
-  changes.reserve(changed_[k].size());
-  for (auto key : changed_[k]) {
-    changes.push_back(clock_change_[key]);
-    clock_change_[key] = 0;
-  }
-  significance_.clock(changed_[k], changes, global_->parameters(), shard_parameters_[k]);
-  changed_[k].clear();
+  for (auto& t : tallies_)
+    t.close(k, global_->parameters(), shard_parameters_[k]);
+}
+
+SignificanceCounter PsJob::significance() const {
+  SignificanceCounter all;
+  for (const auto& t : tallies_)
+    all.merge(t.counter());
+  return all;
 }
 
 void PsJob::fill_local(Model& m) const {
@@ -399,7 +407,7 @@ void PsJob::clock_done(std::size_t shard) {
 
 Metrics PsJob::judge(long long clock) {
   fill_local(*global_);
-  ctx_.recorder.detail("significance", significance_.to_json());
+  ctx_.recorder.detail("significance", significance().to_json());
   if (config_.judge_sites.empty())
     return global_->evaluate(ctx_.workload->global_test());
   Metrics sum{0, 0};

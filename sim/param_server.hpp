@@ -122,8 +122,9 @@ public:
   /// Copies the workers' local parameters (which never leave them) into `m`, for evaluation only: the
   /// observer reads what no protocol message carries.
   void fill_local(Model& m) const;
-  /// Figure 5's count over this job's servers: how significant each clock's change of each key was.
-  const SignificanceCounter& significance() const { return significance_; }
+  /// Figure 5's count over this job's servers: how significant each data center's change of each key
+  /// was, clock by clock.
+  SignificanceCounter significance() const;
 
 private:
   struct Shard;
@@ -136,7 +137,7 @@ private:
   bool receive_values(std::size_t w, Model& model, long long& fresh);
   Eigen::VectorXd train_clock(std::size_t w, Model& model, MinibatchSgd& sgd, Eigen::VectorXd& adagrad, Rng& rng);
   void push(std::size_t w, const Eigen::VectorXd& by_key, int value_bytes, long long then_pull);
-  Eigen::VectorXd apply_push(std::size_t k, const std::vector<std::int64_t>& keys, const Eigen::VectorXd& pushed);
+  Eigen::VectorXd apply_push(const std::vector<std::int64_t>& keys, const Eigen::VectorXd& pushed);
   void count_clock(std::size_t k);
   std::string worker_mailbox(std::size_t w) const;
 
@@ -156,11 +157,10 @@ private:
   std::vector<long long> shard_clock_;                       ///< complete clocks per shard
   std::vector<std::vector<std::int64_t>> local_keys_;        ///< per worker: local parameters it trains
   std::vector<std::unique_ptr<Model>> worker_models_;        ///< outlive the worker actors (fill_local)
-  std::vector<std::vector<std::int64_t>> changed_;           ///< per shard: keys changed in its open clock
   std::vector<double> shard_parameters_;                     ///< per shard: shared keys it holds
-  SignificanceCounter significance_;
+  std::vector<std::size_t> origin_;                          ///< per worker: its data center's tally
+  std::vector<OriginTally> tallies_;                         ///< per data center of the workers
   Eigen::VectorXd adagrad_;                                  ///< the servers' squared-gradient sums
-  Eigen::VectorXd clock_change_;                             ///< per key: change in the shard's open clock
   long long evaluated_ = -1;
   bool stopped_ = false;
 };

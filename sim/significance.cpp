@@ -57,3 +57,29 @@ nlohmann::json SignificanceCounter::to_json() const {
 }
 
 } // namespace geosim
+
+namespace geosim {
+
+OriginTally::OriginTally(std::size_t parameters, std::size_t shards)
+    : open_(Eigen::VectorXd::Zero(static_cast<Eigen::Index>(parameters))), changed_(shards), counter_(parameters) {}
+
+void OriginTally::add(std::size_t shard, std::int64_t key, double change) {
+  if (change == 0)
+    return;
+  if (open_[key] == 0) // a key whose changes cancelled out is listed twice; it reads 0 the second time
+    changed_[shard].push_back(key);
+  open_[key] += change;
+}
+
+void OriginTally::close(std::size_t shard, const Eigen::VectorXd& values, double shard_parameters) {
+  std::vector<double> changes;
+  changes.reserve(changed_[shard].size());
+  for (auto key : changed_[shard]) {
+    changes.push_back(open_[key]);
+    open_[key] = 0;
+  }
+  counter_.clock(changed_[shard], changes, values, shard_parameters);
+  changed_[shard].clear();
+}
+
+} // namespace geosim

@@ -37,4 +37,20 @@ private:
   double parameter_clocks_ = 0;
 };
 
+/// One data center's updates to a sharded table, clock by clock: each shard's clock closes on its own
+/// (when every worker has pushed it), and only then are the changes it gathered counted. Gaia counts per
+/// data center: a data center's own updates, not the sum of every data center's.
+class OriginTally {
+public:
+  OriginTally(std::size_t parameters, std::size_t shards);
+  void add(std::size_t shard, std::int64_t key, double change);
+  void close(std::size_t shard, const Eigen::VectorXd& values, double shard_parameters);
+  const SignificanceCounter& counter() const { return counter_; }
+
+private:
+  Eigen::VectorXd open_;                           ///< per key: change in its shard's open clock
+  std::vector<std::vector<std::int64_t>> changed_; ///< per shard: keys changed in its open clock
+  SignificanceCounter counter_;
+};
+
 } // namespace geosim
