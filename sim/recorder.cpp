@@ -124,4 +124,16 @@ std::string Recorder::convergence_csv() const {
   return out;
 }
 
+std::string Recorder::significance_csv() const {
+  if (!details_.contains("significance"))
+    return "";
+  const json& sig = details_["significance"];
+  std::string out = "strategy,threshold,insignificant_share,parameter_clocks\n";
+  for (std::size_t t = 0; t < sig["thresholds"].size(); ++t)
+    out += fmt::format("{},{},{},{}\n", entry_.label, fmt_num(sig["thresholds"][t].get<double>()),
+                       fmt_num(sig["insignificant_share"][t].get<double>()),
+                       fmt_num(sig["parameter_clocks"].get<double>()));
+  return out;
+}
+
 } // namespace geosim

@@ -40,6 +40,8 @@ public:
 
   json summary(double sim_time) const;
   std::string convergence_csv() const;
+  /// The significance profile in details (parameter-server runs) as a tidy CSV; empty without one.
+  std::string significance_csv() const;
 
 private:
   bool target_met(double loss, double accuracy) const;

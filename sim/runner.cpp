@@ -98,6 +98,8 @@ int run_strategy(const Scenario& sc, const StrategyEntry& entry, const RunOption
   json summary = recorder.summary(sim_time);
   fs::path dir = fs::path(out) / entry.label;
   write_file_atomic((dir / "convergence.csv").string(), recorder.convergence_csv());
+  if (std::string sig = recorder.significance_csv(); !sig.empty())
+    write_file_atomic((dir / "significance.csv").string(), sig);
   write_file_atomic((dir / "summary.json").string(), summary.dump(2) + "\n");
   // Host timings live apart from the results, which are byte-identical for the same inputs and seed.
   json host = {{"cpu_s", cpu_seconds() - cpu0}, {"wall_s", seconds_since(wall0)}};

@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 using namespace geosim::test;
@@ -12,11 +13,13 @@ using nlohmann::json;
 
 namespace {
 
-json run_mf(const std::string& extra, const std::string& label = "param_server") {
+json run_mf(const std::string& extra, const std::string& label = "param_server", std::string* significance_csv = nullptr) {
   auto out = temp_dir("mf-iterstore");
   auto r = run_geosim("run -q " + data("mf-iterstore.json") + " -o " + out.string() + " " + extra);
   INFO(r.err);
   REQUIRE(r.status == 0);
+  if (significance_csv)
+    *significance_csv = read_text(out / label / "significance.csv");
   return read_json(out / label / "summary.json");
 }
 
@@ -38,7 +41,8 @@ TEST_CASE("IterStore MF moves the item factors only: WAN bytes do not depend on 
 TEST_CASE("IterStore MF learns: the servers' AdaGrad steps and the workers' local steps lower the RMSE",
           "[models][mf][ps]") {
   json first = run_mf("--set stop.max_iterations=1");
-  json later = run_mf("--set stop.max_iterations=40");
+  std::string csv;
+  json later = run_mf("--set stop.max_iterations=40", "param_server", &csv);
   CHECK(later["final"]["loss"].get<double>() < 0.6 * first["final"]["loss"].get<double>());
   // The significance profile of the servers' clocks is recorded, one share per threshold, falling as
   // the threshold falls; it counts each data center's own updates: 80 keys x 40 clocks x 2 data centers.
@@ -47,6 +51,9 @@ TEST_CASE("IterStore MF learns: the servers' AdaGrad steps and the workers' loca
   for (std::size_t t = 1; t < shares.size(); ++t)
     CHECK(shares[t].get<double>() <= shares[t - 1].get<double>());
   CHECK(later["details"]["significance"]["parameter_clocks"].get<double>() == 80 * 40 * 2);
+  // The same profile as a tidy CSV: a header and one row per threshold.
+  CHECK(csv.rfind("strategy,threshold,insignificant_share,parameter_clocks\nparam_server,0.1,", 0) == 0);
+  CHECK(std::count(csv.begin(), csv.end(), '\n') == 8);
 }
 
 TEST_CASE("gaia sends a shard's dense table when the significant (index, value) list would be as large",

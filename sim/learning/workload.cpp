@@ -60,16 +60,34 @@ std::string idx_file(Field& f, const std::string& key, const std::string& dflt, 
   return path;
 }
 
-void parse_images(Field& f, ImagesSpec& s) {
+/// A pair of IDX files, images and their labels; returns how many images they hold.
+std::uint32_t image_pair(Field& f, const std::string& images_key, std::string& images, const std::string& labels_key,
+                         std::string& labels, int& pixels) {
   std::uint32_t n_images = 0, n_labels = 0;
   int per_label = 0;
-  s.images = idx_file(f, "images", s.images, n_images, s.pixels);
-  s.labels = idx_file(f, "labels", s.labels, n_labels, per_label);
+  images = idx_file(f, images_key, images, n_images, pixels);
+  labels = idx_file(f, labels_key, labels, n_labels, per_label);
   if (per_label != 1 || n_labels != n_images)
-    input_error(f.file(), f.path() + ".labels", fmt::format("one label per image of {}", s.images),
+    input_error(f.file(), f.path() + "." + labels_key, fmt::format("one label per image of {}", images),
                 fmt::format("{} labels of {} values", n_labels, per_label));
-  s.samples = static_cast<int>(f.integer_or("samples", s.samples, 0, static_cast<long long>(n_images)));
+  return n_images;
+}
+
+void parse_images(Field& f, ImagesSpec& s) {
+  std::uint32_t n = image_pair(f, "images", s.images, "labels", s.labels, s.pixels);
+  s.samples = static_cast<int>(f.integer_or("samples", s.samples, 0, static_cast<long long>(n)));
   s.classes = static_cast<int>(f.integer_or("classes", s.classes, 2, 256));
+  if (f.has("test_images") || f.has("test_labels") || s.images == ImagesSpec{}.images) {
+    int pixels = 0;
+    n = image_pair(f, "test_images", s.test_images, "test_labels", s.test_labels, pixels);
+    if (pixels != s.pixels)
+      input_error(f.file(), f.path() + ".test_images", fmt::format("images of {} values, as in {}", s.pixels, s.images),
+                  fmt::format("{} values", pixels));
+    s.test_samples = static_cast<int>(f.integer_or("test_samples", s.test_samples, 0, static_cast<long long>(n)));
+  } else {
+    s.test_images.clear();
+    s.test_labels.clear();
+  }
 }
 
 void parse_dataset(Field f, WorkloadSpec& w) {
@@ -323,6 +341,19 @@ std::vector<std::vector<int>> partition_rows(const PartitionSpec& pt, const Data
 
 } // namespace
 
+namespace {
+
+Dataset load_images(const ImagesSpec& s, const std::string& images, const std::string& labels, int samples) {
+  Dataset d = load_idx_images(images, labels, static_cast<std::uint32_t>(samples));
+  for (int label : d.y)
+    if (label >= s.classes)
+      throw InputError(fmt::format("{}: label {} is not below workload.dataset.classes ({})", labels, label, s.classes));
+  d.classes = s.classes;
+  return d;
+}
+
+} // namespace
+
 Workload::Workload(const WorkloadSpec& spec, int site_count, std::uint64_t seed)
     : spec_(spec), seed_(seed), sites_(static_cast<std::size_t>(site_count)) {
   Rng rng(seed);
@@ -331,12 +362,7 @@ Workload::Workload(const WorkloadSpec& spec, int site_count, std::uint64_t seed)
   if (spec.dataset == "synthetic") {
     pool = generate_synthetic(spec.synthetic, rng, device);
   } else if (spec.dataset == "images") {
-    pool = load_idx_images(spec.images.images, spec.images.labels, static_cast<std::uint32_t>(spec.images.samples));
-    for (int label : pool.y)
-      if (label >= spec.images.classes)
-        throw InputError(fmt::format("{}: label {} is not below workload.dataset.classes ({})", spec.images.labels,
-                                     label, spec.images.classes));
-    pool.classes = spec.images.classes;
+    pool = load_images(spec.images, spec.images.images, spec.images.labels, spec.images.samples);
   } else if (spec.dataset == "mixture") {
     mixture_.emplace(spec.mixture, rng);
     pool = mixture_->sample(spec.mixture.samples, std::vector<double>(spec.mixture.classes, 1.0), rng);
@@ -360,6 +386,8 @@ Workload::Workload(const WorkloadSpec& spec, int site_count, std::uint64_t seed)
       sd.class_share = normalized(sd.train.class_histogram());
   }
   global_test_ = pool.subset(test_rows); // every site's test rows, site by site
+  if (spec.dataset == "images" && !spec.images.test_images.empty())
+    global_test_ = load_images(spec.images, spec.images.test_images, spec.images.test_labels, spec.images.test_samples);
 }
 
 const SiteData& Workload::site(int s, double now) {

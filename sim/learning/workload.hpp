@@ -36,8 +36,13 @@ struct ImagesSpec {
   std::string images = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
   std::string labels = "/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz";
   int samples = 0; ///< the first this many images (0: all)
+  /// The global test set: images of their own, the same on every platform (Fashion-MNIST's test set),
+  /// or (empty) the union of the sites' held-out images as for other datasets.
+  std::string test_images = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz";
+  std::string test_labels = "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz";
+  int test_samples = 0; ///< the first this many test images (0: all)
   int classes = 10;
-  int pixels = 0;  ///< read from the images file's header
+  int pixels = 0; ///< read from the images file's header
 };
 
 struct WorkloadSpec {
