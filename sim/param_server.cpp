@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <tuple>
 #include <numeric>
+#include <tuple>
 
 namespace sg4 = simgrid::s4u;
 
@@ -70,7 +70,7 @@ PsConfig parse_ps_config(Field& p) {
     c.staleness = static_cast<int>(p.integer_or("staleness", 2, 0, 1000));
   c.training = parse_training(p, {0.01, 0, 1});
   c.optimizer = p.choice_or("optimizer", "add", {"add", "adagrad"}) == "adagrad" ? ServerOptimizer::adagrad
-                                                                                : ServerOptimizer::add;
+                                                                                 : ServerOptimizer::add;
   if (c.optimizer == ServerOptimizer::add) {
     c.batches_per_clock = static_cast<int>(p.integer_or("batches_per_clock", 0, 0, 1000000));
     if (c.batches_per_clock > 0)
@@ -211,8 +211,7 @@ void PsJob::work(std::size_t w) {
 }
 
 /// One clock of worker w's training; returns what it pushes, in the order of its keys.
-Eigen::VectorXd PsJob::train_clock(std::size_t w, Model& model, MinibatchSgd& sgd, Eigen::VectorXd& adagrad,
-                                   Rng& rng) {
+Eigen::VectorXd PsJob::train_clock(std::size_t w, Model& model, MinibatchSgd& sgd, Eigen::VectorXd& adagrad, Rng& rng) {
   const TrainingParams& t = config_.training;
   const Dataset& data = workers_[w].data;
   Eigen::VectorXd pushed;

@@ -35,11 +35,11 @@ enum class ServerOptimizer { add, adagrad };
 
 struct PsConfig {
   Consistency sync = Consistency::bsp;
-  int staleness = 0;              ///< SSP's bound s
-  TrainingParams training;        ///< a clock is local_epochs passes over the worker's data
+  int staleness = 0;       ///< SSP's bound s
+  TrainingParams training; ///< a clock is local_epochs passes over the worker's data
   ServerOptimizer optimizer = ServerOptimizer::add;
-  int batches_per_clock = 0; ///< > 0: a clock is this many minibatches of training.batch
-  double momentum = 0;       ///< with batches_per_clock
+  int batches_per_clock = 0;      ///< > 0: a clock is this many minibatches of training.batch
+  double momentum = 0;            ///< with batches_per_clock
   bool record_parameters = false; ///< put the final parameter vector in summary.json (for checks)
   double period_s = 0;            ///< a worker starts clock c no earlier than c x period_s (0: back to back)
   /// Empty: the model is judged on the global test set. Otherwise on each of these sites' current test

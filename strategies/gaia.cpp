@@ -102,17 +102,17 @@ struct DataCenter : ShardHooks {
   Gaia* gaia = nullptr;
   int index = 0, site = 0;
   std::unique_ptr<PsJob> job;
-  Eigen::VectorXd accum;                        ///< local changes not yet sent, per key
-  std::vector<char> is_dirty;                   ///< accum != 0
-  std::vector<std::vector<std::int64_t>> dirty; ///< per shard: keys with a change to consider
+  Eigen::VectorXd accum;                             ///< local changes not yet sent, per key
+  std::vector<char> is_dirty;                        ///< accum != 0
+  std::vector<std::vector<std::int64_t>> dirty;      ///< per shard: keys with a change to consider
   std::vector<std::vector<std::int64_t>> shard_keys; ///< per shard: the shared keys it owns, ascending
-  std::vector<int> barred;                          ///< per key: barriers announced, values not arrived
+  std::vector<int> barred;                           ///< per key: barriers announced, values not arrived
   std::vector<std::map<std::pair<int, std::size_t>, ClockSequence>> mirrors; ///< per shard, per sender
   std::vector<std::map<MessageId, std::vector<std::int64_t>>> announced;     ///< per shard: barriers waiting
   std::vector<std::set<MessageId>> applied;                                  ///< per shard
   std::vector<std::vector<std::vector<sg4::CommPtr>>> sending; ///< per shard, per data center: mirror sends
-  std::set<std::pair<std::size_t, std::size_t>> held; ///< (shard, worker) pulls held by a barrier
-  long long replica_clock = -1;                       ///< last clock this replica was evaluated at
+  std::set<std::pair<std::size_t, std::size_t>> held;          ///< (shard, worker) pulls held by a barrier
+  long long replica_clock = -1;                                ///< last clock this replica was evaluated at
 
   long long mirror_clock(std::size_t k) const;
   void on_push(std::size_t k, const std::vector<std::int64_t>& keys, const Eigen::VectorXd& delta) override;
@@ -336,7 +336,8 @@ DataCenter::Significant DataCenter::filter(std::size_t k, long long clock) {
   // (every key's accumulated change, significant or not) and start every accumulator afresh.
   double vb = job->model().value_bytes;
   const auto& all = shard_keys[k];
-  if (!sig.keys.empty() && static_cast<double>(sig.keys.size()) * (kIndexBytes + vb) >= static_cast<double>(all.size()) * vb) {
+  if (!sig.keys.empty() &&
+      static_cast<double>(sig.keys.size()) * (kIndexBytes + vb) >= static_cast<double>(all.size()) * vb) {
     std::vector<double> changes(all.size());
     for (std::size_t i = 0; i < sig.keys.size(); ++i)
       accum[sig.keys[i]] = sig.changes[i];
@@ -355,8 +356,7 @@ DataCenter::Significant DataCenter::filter(std::size_t k, long long clock) {
 /// Whether this shard's earlier mirror messages to data center `dc` are still being sent.
 bool DataCenter::backlog(std::size_t k, int dc) {
   auto& comms = sending[k][static_cast<std::size_t>(dc)];
-  comms.erase(std::remove_if(comms.begin(), comms.end(), [](const sg4::CommPtr& c) { return c->test(); }),
-              comms.end());
+  comms.erase(std::remove_if(comms.begin(), comms.end(), [](const sg4::CommPtr& c) { return c->test(); }), comms.end());
   return !comms.empty();
 }
 

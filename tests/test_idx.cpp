@@ -88,4 +88,15 @@ TEST_CASE("an images workload reads its files relative to the scenario and deals
   Workload w(spec, 2, 1);
   auto held = [&](int s) { return w.site(s, 0).train.size() + w.site(s, 0).test.size(); };
   CHECK(held(0) + held(1) == 3);
+  CHECK(w.global_test().size() == w.site(0, 0).test.size() + w.site(1, 0).test.size());
+
+  // With test images of its own, the global test set is those (the same on every platform).
+  json with_test = doc;
+  with_test["dataset"]["test_images"] = "data/x.idx";
+  with_test["dataset"]["test_labels"] = "data/y.idx";
+  with_test["dataset"]["test_samples"] = 2;
+  Field g((dir / "scenario.json").string(), "workload", with_test);
+  Workload t(parse_workload(g, p), 2, 1);
+  REQUIRE(t.global_test().size() == 2);
+  CHECK(t.global_test().y == std::vector<int>{2, 0});
 }

@@ -13,7 +13,8 @@ using nlohmann::json;
 
 namespace {
 
-json run_mf(const std::string& extra, const std::string& label = "param_server", std::string* significance_csv = nullptr) {
+json run_mf(const std::string& extra, const std::string& label = "param_server",
+            std::string* significance_csv = nullptr) {
   auto out = temp_dir("mf-iterstore");
   auto r = run_geosim("run -q " + data("mf-iterstore.json") + " -o " + out.string() + " " + extra);
   INFO(r.err);

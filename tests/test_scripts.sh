@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The user-facing scripts on a tiny scenario: scripts/sweep (tidy CSV, resumable, interrupted points
 # redone, failed points reported), scripts/plot (a sweep in which no run reached its target) and the
-# input errors of plot, plot-drift, gather-sweep and reproduce.
+# input errors of plot, plot-drift, gather-sweep, reproduce and profile-sweep.
 # usage: tests/test_scripts.sh GEOSIM_BINARY   (run from the source tree; ctest does)
 set -uo pipefail
 export GEOSIM="$1"
@@ -73,5 +73,9 @@ check "reproduce --only with an unknown id exits non-zero" test $? -ne 0
 check "reproduce names the unknown id" grep -q "unknown row id(s) no-such-row" "$WORK/rep.err"
 "$ROOT/scripts/reproduce" --build "$WORK/nowhere" --results "$WORK/rep" 2> "$WORK/rep2.err"
 check "reproduce without a build says to build first" grep -q "not found; build first" "$WORK/rep2.err"
+"$ROOT/scripts/profile-sweep" --vary stop.converged.change 0.01 --scenario "$WORK/none.json" -o "$WORK/ps" \
+  2> "$WORK/ps.err"
+check "profile-sweep of a missing scenario exits non-zero" test $? -ne 0
+check "profile-sweep names the missing scenario in one line" grep -q "none.json: no such scenario file" "$WORK/ps.err"
 
 [ "$failures" -eq 0 ] || { echo "$failures check(s) failed"; exit 1; }

@@ -347,7 +347,8 @@ Dataset load_images(const ImagesSpec& s, const std::string& images, const std::s
   Dataset d = load_idx_images(images, labels, static_cast<std::uint32_t>(samples));
   for (int label : d.y)
     if (label >= s.classes)
-      throw InputError(fmt::format("{}: label {} is not below workload.dataset.classes ({})", labels, label, s.classes));
+      throw InputError(
+          fmt::format("{}: label {} is not below workload.dataset.classes ({})", labels, label, s.classes));
   d.classes = s.classes;
   return d;
 }
