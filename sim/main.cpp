@@ -82,12 +82,16 @@ int list(const std::string& what) {
   } else if (what == "models") {
     std::cout << "softmax   multinomial logistic regression with L2 (dense updates; class slices)\n"
                  "mlp       one or two ReLU hidden layers, softmax output (\"hidden\": [widths]; class slices)\n"
-                 "mf        matrix factorization by SGD on observed ratings (\"rank\"; sparse updates)\n";
+                 "mf        matrix factorization by SGD on observed ratings (\"rank\"; sparse updates;\n"
+                 "          \"local_users\": IterStore's semantics, user factors stay on their worker)\n";
   } else {
     std::cout << "datasets (workload.dataset.kind):\n"
                  "  synthetic  FedProx Synthetic(alpha, beta) or its IID variant: devices, dims, classes\n"
                  "  mixture    Gaussian mixture: classes, dims, clusters_per_class, separation, samples\n"
-                 "  ratings    low-rank sparse rating matrix: users, items, rank, density, noise\n"
+                 "  ratings    low-rank sparse rating matrix: users, items, rank, density, noise, mean, stars\n"
+                 "  images     real images from IDX files (default Fashion-MNIST from Debian's\n"
+                 "             dataset-fashion-mnist): images, labels, samples, test_images, test_labels,\n"
+                 "             test_samples, classes\n"
                  "partitions (workload.partition.kind): iid (sizes equal|power_law), label_skew (classes_per_site),\n"
                  "  dirichlet (alpha), natural (synthetic devices); \"sites\": all|dc|edge|[names]\n"
                  "drift (workload.drift, mixture only): {at_s, site, add_classes|like_site},\n"
