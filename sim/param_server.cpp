@@ -71,11 +71,14 @@ PsConfig parse_ps_config(Field& p) {
   c.training = parse_training(p, {0.01, 0, 1});
   c.optimizer = p.choice_or("optimizer", "add", {"add", "adagrad"}) == "adagrad" ? ServerOptimizer::adagrad
                                                                                  : ServerOptimizer::add;
-  if (c.optimizer == ServerOptimizer::add) {
-    c.batches_per_clock = static_cast<int>(p.integer_or("batches_per_clock", 0, 0, 1000000));
-    if (c.batches_per_clock > 0)
-      c.momentum = p.number_or("momentum", 0, 0, 1);
-  }
+  bool adagrad = c.optimizer == ServerOptimizer::adagrad;
+  for (const char* key : {"batches_per_clock", "batch", "local_epochs"})
+    if (auto f = p.maybe(key); f && adagrad)
+      f->fail(fmt::format("no {} with optimizer \"adagrad\" (a clock is one pass over the data)", key));
+  c.batches_per_clock = adagrad ? 0 : static_cast<int>(p.integer_or("batches_per_clock", 0, 0, 1000000));
+  if (auto f = p.maybe("momentum"); f && c.batches_per_clock == 0)
+    f->fail("no momentum unless batches_per_clock > 0 (momentum applies to a clock of minibatches)");
+  c.momentum = p.number_or("momentum", 0, 0, 1);
   c.record_parameters = p.boolean_or("record_parameters", false);
   c.period_s = p.number_or("period_s", 0, 0);
   return c;

@@ -81,3 +81,17 @@ TEST_CASE("gaia decays its threshold as 1/sqrt(clock) unless told not to", "[str
   CHECK(decayed["details"]["threshold_decay"] == "sqrt");
   CHECK(decayed["details"]["updates_sent"].get<double>() > constant["details"]["updates_sent"].get<double>());
 }
+
+TEST_CASE("parameter-server settings that a clock of that kind does not use are refused, naming the field",
+          "[ps][input][errors]") {
+  auto refused = [](const std::string& set, const std::string& message) {
+    auto r = run_geosim("run -q " + data("mf-iterstore.json") + " -o " + temp_dir("mf-refused").string() + " --set " +
+                        set);
+    CHECK(r.status == 2);
+    CHECK(r.err.find(message) != std::string::npos);
+  };
+  refused("strategy.batch=10", "strategy.batch: expected no batch with optimizer \"adagrad\"");
+  refused("strategy.batches_per_clock=1", "strategy.batches_per_clock: expected no batches_per_clock with optimizer");
+  refused("strategy.optimizer=add --set strategy.momentum=0.9",
+          "strategy.momentum: expected no momentum unless batches_per_clock > 0");
+}
