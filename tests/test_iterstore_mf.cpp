@@ -85,8 +85,8 @@ TEST_CASE("gaia decays its threshold as 1/sqrt(clock) unless told not to", "[str
 TEST_CASE("parameter-server settings that a clock of that kind does not use are refused, naming the field",
           "[ps][input][errors]") {
   auto refused = [](const std::string& set, const std::string& message) {
-    auto r = run_geosim("run -q " + data("mf-iterstore.json") + " -o " + temp_dir("mf-refused").string() + " --set " +
-                        set);
+    auto r =
+        run_geosim("run -q " + data("mf-iterstore.json") + " -o " + temp_dir("mf-refused").string() + " --set " + set);
     CHECK(r.status == 2);
     CHECK(r.err.find(message) != std::string::npos);
   };
