@@ -35,7 +35,7 @@ long long train_epochs(Model& model, const Dataset& data, int epochs, int batch,
           {order.begin() + static_cast<long>(at), order.begin() + static_cast<long>(std::min(n, at + step))});
       Update g = model.gradient(b);
       model.apply(g, -lr);
-      flops += model.gradient_flops(b) + model.apply_flops(g);
+      flops += model.training_flops(b) + model.apply_flops(g);
       ++steps;
     }
   }
@@ -95,7 +95,7 @@ void train_stream(Model& model, const Dataset& data, int batches, int batch, dou
     Dataset b = data.subset(rows);
     Update g = model.gradient(b);
     model.apply(g, -lr);
-    flops += model.gradient_flops(b) + model.apply_flops(g);
+    flops += model.training_flops(b) + model.apply_flops(g);
   }
   charge_flops(flops);
 }

@@ -16,7 +16,7 @@ void Model::apply(const Update& u, double scale) {
 Update Model::local_pass(const Dataset& data, double, Eigen::VectorXd&, double& flops) {
   Update g = gradient(data);
   g.values *= static_cast<double>(data.size()); // gradient() is a mean; the pass sums
-  flops += gradient_flops(data) + static_cast<double>(g.entries());
+  flops += training_flops(data) + static_cast<double>(g.entries());
   return g;
 }
 
