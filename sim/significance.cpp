@@ -40,10 +40,6 @@ std::vector<double> SignificanceCounter::insignificant_share() const {
   return out;
 }
 
-} // namespace geosim
-
-namespace geosim {
-
 void SignificanceCounter::merge(const SignificanceCounter& other) {
   parameter_clocks_ += other.parameter_clocks_;
   for (std::size_t t = 0; t < significant_.size(); ++t)
@@ -55,10 +51,6 @@ nlohmann::json SignificanceCounter::to_json() const {
           {"insignificant_share", insignificant_share()},
           {"parameter_clocks", parameter_clocks_}};
 }
-
-} // namespace geosim
-
-namespace geosim {
 
 OriginTally::OriginTally(std::size_t parameters, std::size_t shards)
     : open_(Eigen::VectorXd::Zero(static_cast<Eigen::Index>(parameters))), changed_(shards), counter_(parameters) {}

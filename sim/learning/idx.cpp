@@ -30,10 +30,6 @@ void read_exact(gzFile f, void* into, std::size_t n, const std::string& path, co
   }
 }
 
-} // namespace
-
-namespace {
-
 /// Opens the file and reads its header; the dimensions come back as declared.
 GzFile open_idx(const std::string& path, std::vector<std::uint32_t>& dims) {
   GzFile f(gzopen(path.c_str(), "rb")); // reads plain files as they are

@@ -53,8 +53,8 @@ std::string idx_file(Field& f, const std::string& key, const std::string& dflt, 
       per_item *= static_cast<int>(dims[d]);
   } catch (const std::runtime_error& e) {
     input_error(f.file(), f.path() + "." + key,
-                fmt::format("an IDX file of unsigned bytes (Debian's dataset-fashion-mnist installs Fashion-MNIST "
-                            "under /usr/share/datasets/fashion-mnist)"),
+                "an IDX file of unsigned bytes (Debian's dataset-fashion-mnist installs Fashion-MNIST under "
+                "/usr/share/datasets/fashion-mnist)",
                 e.what());
   }
   return path;
@@ -77,6 +77,8 @@ void parse_images(Field& f, ImagesSpec& s) {
   std::uint32_t n = image_pair(f, "images", s.images, "labels", s.labels, s.pixels);
   s.samples = static_cast<int>(f.integer_or("samples", s.samples, 0, static_cast<long long>(n)));
   s.classes = static_cast<int>(f.integer_or("classes", s.classes, 2, 256));
+  // A test set of its own when one is named, or when the training images are the default Fashion-MNIST
+  // (whose test set sits beside them); otherwise the sites' held-out images, as for other datasets.
   if (f.has("test_images") || f.has("test_labels") || s.images == ImagesSpec{}.images) {
     int pixels = 0;
     n = image_pair(f, "test_images", s.test_images, "test_labels", s.test_labels, pixels);
