@@ -69,13 +69,15 @@ PsConfig parse_ps_config(Field& p) {
   if (c.sync == Consistency::ssp)
     c.staleness = static_cast<int>(p.integer_or("staleness", 2, 0, 1000));
   c.training = parse_training(p, {0.01, 0, 1});
-  c.optimizer = p.choice_or("optimizer", "add", {"add", "adagrad"}) == "adagrad" ? ServerOptimizer::adagrad
-                                                                                 : ServerOptimizer::add;
-  bool adagrad = c.optimizer == ServerOptimizer::adagrad;
+  std::string optimizer = p.choice_or("optimizer", "add", {"add", "adagrad", "adarevision"});
+  c.optimizer = optimizer == "adagrad"       ? ServerOptimizer::adagrad
+                : optimizer == "adarevision" ? ServerOptimizer::adarevision
+                                             : ServerOptimizer::add;
+  bool gradient = c.optimizer != ServerOptimizer::add;
   for (const char* key : {"batches_per_clock", "batch", "local_epochs"})
-    if (auto f = p.maybe(key); f && adagrad)
-      f->fail(fmt::format("no {} with optimizer \"adagrad\" (a clock is one pass over the data)", key));
-  c.batches_per_clock = adagrad ? 0 : static_cast<int>(p.integer_or("batches_per_clock", 0, 0, 1000000));
+    if (auto f = p.maybe(key); f && gradient)
+      f->fail(fmt::format("no {} with optimizer \"{}\" (a clock is one pass over the data)", key, optimizer));
+  c.batches_per_clock = gradient ? 0 : static_cast<int>(p.integer_or("batches_per_clock", 0, 0, 1000000));
   if (auto f = p.maybe("momentum"); f && c.batches_per_clock == 0)
     f->fail("no momentum unless batches_per_clock > 0 (momentum applies to a clock of minibatches)");
   c.momentum = p.number_or("momentum", 0, 0, 1);
@@ -137,13 +139,13 @@ PsJob::PsJob(RunContext& ctx, PsConfig config, std::vector<sg4::Host*> servers, 
       global_(ctx.workload->make_model(static_cast<std::uint64_t>(ctx.scenario.seed))), map_{server_hosts_.size()},
       shards_(server_hosts_.size()), keys_(workers_.size()), slots_(workers_.size()),
       shard_clock_(server_hosts_.size(), 0), local_keys_(workers_.size()), worker_models_(workers_.size()),
-      shard_parameters_(server_hosts_.size(), 0.0) {
+      shard_keys_(server_hosts_.size()),
+      step_(config_.optimizer, config_.training.lr, global_->size()) {
   for (auto& s : shards_) {
     s.pushes.assign(workers_.size(), 0);
     s.keys.resize(workers_.size());
   }
   auto size = static_cast<Eigen::Index>(global_->size());
-  adagrad_ = Eigen::VectorXd::Zero(config_.optimizer == ServerOptimizer::adagrad ? size : 0);
   std::vector<int> sites;
   for (const auto& w : workers_) {
     auto at = std::find(sites.begin(), sites.end(), w.site);
@@ -154,7 +156,7 @@ PsJob::PsJob(RunContext& ctx, PsConfig config, std::vector<sg4::Host*> servers, 
     }
   }
   for (auto key = static_cast<std::int64_t>(global_->local_size()); key < size; ++key)
-    shard_parameters_[map_.shard_of(key)] += 1;
+    shard_keys_[map_.shard_of(key)].push_back(key);
 }
 
 PsJob::~PsJob() = default;
@@ -218,7 +220,7 @@ Eigen::VectorXd PsJob::train_clock(std::size_t w, Model& model, MinibatchSgd& sg
   const TrainingParams& t = config_.training;
   const Dataset& data = workers_[w].data;
   Eigen::VectorXd pushed;
-  if (config_.optimizer == ServerOptimizer::adagrad) {
+  if (config_.optimizer != ServerOptimizer::add) {
     double flops = 0;
     Update g = model.local_pass(data, t.lr, adagrad, flops);
     charge_flops(flops);
@@ -348,26 +350,21 @@ void PsJob::serve(std::size_t k) {
 /// Applies a push to the shard's values; returns the change each key took.
 Eigen::VectorXd PsJob::apply_push(const std::vector<std::int64_t>& keys, const Eigen::VectorXd& pushed) {
   Eigen::VectorXd& values = global_->parameters();
-  Eigen::VectorXd change = pushed;
-  bool adagrad = config_.optimizer == ServerOptimizer::adagrad;
+  Eigen::VectorXd change(pushed.size());
   for (std::size_t i = 0; i < keys.size(); ++i) {
-    auto key = keys[i];
     auto at = static_cast<Eigen::Index>(i);
-    if (adagrad) { // IterStore's server-side step: w -= lr g / sqrt(sum of g^2)
-      double g = pushed[at];
-      adagrad_[key] += g * g;
-      change[at] = adagrad_[key] > 0 ? -config_.training.lr * g / std::sqrt(adagrad_[key]) : 0.0;
-    }
-    values[key] += change[at];
+    change[at] = step_.change(keys[i], pushed[at]);
+    values[keys[i]] += change[at];
   }
-  charge_flops((adagrad ? 6.0 : 1.0) * static_cast<double>(keys.size()));
+  charge_flops(step_.flops_per_value() * static_cast<double>(keys.size()));
   return change;
 }
 
 /// A shard's clock is complete: count how significant each data center's change of each key was.
 void PsJob::count_clock(std::size_t k) {
+  step_.clock_complete(shard_keys_[k]);
   for (auto& t : tallies_)
-    t.close(k, global_->parameters(), shard_parameters_[k]);
+    t.close(k, global_->parameters(), static_cast<double>(shard_keys_[k].size()));
 }
 
 SignificanceCounter PsJob::significance() const {

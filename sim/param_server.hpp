@@ -6,9 +6,10 @@
 //   optimizer "add" (default): local_epochs passes over the data in minibatches of `batch` (0: one full
 //         batch), or `batches_per_clock` minibatches with momentum (GeePS's clock: one minibatch); the
 //         push is the change of the keys, which the servers add;
-//   optimizer "adagrad": one pass in which the worker steps its local parameters (Model::local_size) and
-//         sums the gradient of the shared ones; the push is that gradient, and the servers take an
-//         AdaGrad step with it (IterStore's MF). Local parameters never cross the network.
+//   optimizer "adagrad" or "adarevision": one pass in which the worker steps its local parameters
+//         (Model::local_size) and sums the gradient of the shared ones; the push is that gradient, and
+//         the servers step with it as IterStore's do (sim/server_step.hpp; IterStore's MF runs
+//         AdaRevision). Local parameters never cross the network.
 // Consistency:
 //   BSP   pull every clock, served once every worker's pushes of all earlier clocks are applied;
 //   SSP   (bounded staleness s) a worker at clock c must see every update of clocks < c - s; it pulls only
@@ -19,6 +20,7 @@
 // round trip to each server. Used by the param_server and centralized strategies, and by Gaia inside each
 // data center (through ShardHooks).
 #include "sim/context.hpp"
+#include "sim/server_step.hpp"
 #include "sim/significance.hpp"
 #include "sim/training.hpp"
 
@@ -31,7 +33,6 @@
 namespace geosim {
 
 enum class Consistency { bsp, ssp, async };
-enum class ServerOptimizer { add, adagrad };
 
 struct PsConfig {
   Consistency sync = Consistency::bsp;
@@ -157,10 +158,10 @@ private:
   std::vector<long long> shard_clock_;                       ///< complete clocks per shard
   std::vector<std::vector<std::int64_t>> local_keys_;        ///< per worker: local parameters it trains
   std::vector<std::unique_ptr<Model>> worker_models_;        ///< outlive the worker actors (fill_local)
-  std::vector<double> shard_parameters_;                     ///< per shard: shared keys it holds
   std::vector<std::size_t> origin_;                          ///< per worker: its data center's tally
   std::vector<OriginTally> tallies_;                         ///< per data center of the workers
-  Eigen::VectorXd adagrad_;                                  ///< the servers' squared-gradient sums
+  std::vector<std::vector<std::int64_t>> shard_keys_;        ///< per shard: the shared keys it holds
+  ServerStep step_;                                          ///< the servers' optimizer state
   long long evaluated_ = -1;
   bool stopped_ = false;
 };
