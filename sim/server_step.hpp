@@ -29,7 +29,7 @@ public:
 private:
   ServerOptimizer optimizer_;
   double lr_;
-  Eigen::VectorXd sum_sq_;                 ///< adagrad: sum of g^2
+  Eigen::VectorXd sum_sq_;                     ///< adagrad: sum of g^2
   Eigen::VectorXd sum_, at_clock_, z_, z_max_; ///< adarevision: sum of updates, its value at the last
                                                ///< complete clock, the revised square sum and its max
 };
