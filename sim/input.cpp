@@ -8,12 +8,41 @@
 
 namespace geosim {
 
+namespace {
+
+/// User text as it may appear in a one-line message: control characters escaped, at most `limit` bytes.
+std::string printable(const std::string& text, std::size_t limit = 200) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (out.size() >= limit)
+      return out + fmt::format("... ({} bytes)", text.size());
+    if (c == '\n')
+      out += "\\n";
+    else if (c < 0x20 || c == 0x7f)
+      out += fmt::format("\\x{:02x}", c);
+    else
+      out += static_cast<char>(c);
+  }
+  return out;
+}
+
+} // namespace
+
 void input_error(const std::string& file, const std::string& path, const std::string& expected,
                  const std::string& got) {
-  std::string where = path.empty() ? file : fmt::format("{}: {}", file, path);
+  std::string where = path.empty() ? printable(file) : fmt::format("{}: {}", printable(file), printable(path));
   if (got.empty())
-    throw InputError(fmt::format("{}: {}", where, expected));
-  throw InputError(fmt::format("{}: expected {}, got {}", where, expected, got));
+    throw InputError(fmt::format("{}: {}", where, printable(expected, 400)));
+  throw InputError(fmt::format("{}: expected {}, got {}", where, printable(expected, 400), printable(got)));
+}
+
+bool is_safe_name(const std::string& s) {
+  if (s.empty() || s.size() > 64)
+    return false;
+  for (char c : s)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'))
+      return false;
+  return true;
 }
 
 json load_json_file(const std::string& path) {
@@ -22,13 +51,28 @@ json load_json_file(const std::string& path) {
     input_error(path, "", "cannot open file (does it exist?)");
   std::stringstream text;
   text << in.rdbuf();
+  // Input files are a few levels deep; a deeper one is refused while parsing, before anything walks it
+  // recursively (merging a site's defaults would overflow the stack).
+  constexpr int kMaxDepth = 64;
+  std::string last_key;
+  auto watch = [&](int depth, json::parse_event_t event, json& value) {
+    if (depth > kMaxDepth)
+      input_error(path, last_key.empty() ? "" : "near \"" + last_key + "\"",
+                  fmt::format("JSON nested at most {} levels deep", kMaxDepth));
+    if (event == json::parse_event_t::key)
+      last_key = value.get<std::string>();
+    return true;
+  };
   try {
-    return json::parse(text.str());
+    return json::parse(text.str(), watch);
   } catch (const json::parse_error& e) {
     // nlohmann's message carries line and column; strip its "[json.exception...]" prefix.
     std::string what = e.what();
     auto pos = what.find("] ");
     input_error(path, "", "malformed JSON: " + (pos == std::string::npos ? what : what.substr(pos + 2)));
+  } catch (const json::out_of_range&) { // a number beyond double's range, such as 1e400
+    input_error(path, last_key.empty() ? "" : "near \"" + last_key + "\"", "numbers within a double's range",
+                "a number too large to represent");
   }
 }
 

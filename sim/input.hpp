@@ -23,6 +23,11 @@ public:
 [[noreturn]] void input_error(const std::string& file, const std::string& path, const std::string& expected,
                               const std::string& got = "");
 
+/// Names that become SimGrid names or folder names: letters, digits, '-' and '_' (no path, no control
+/// characters, nothing a shell or a file system reads specially).
+bool is_safe_name(const std::string& s);
+inline const char* const kSafeName = "a name of letters, digits, '-' and '_' (at most 64)";
+
 /// Reads a JSON file; malformed JSON or a missing file becomes an InputError.
 json load_json_file(const std::string& path);
 

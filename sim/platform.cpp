@@ -37,7 +37,7 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 HostGroupSpec parse_host_group(Field f, int min_count) {
   HostGroupSpec g;
   g.count = static_cast<int>(f.at("count").integer(min_count, 100000));
-  g.speed_flops = f.at("speed_gflops").number(0, kInf, true) * 1e9;
+  g.speed_flops = f.at("speed_gflops").number(kMinGflops, kInf) * 1e9;
   g.cores = static_cast<int>(f.integer_or("cores", 1, 1, 4096));
   f.finish();
   return g;
@@ -45,25 +45,16 @@ HostGroupSpec parse_host_group(Field f, int min_count) {
 
 WanLinkSpec parse_link(Field& f) {
   WanLinkSpec l;
-  l.bandwidth_Bps = f.at("bandwidth_mbps").number(0, kInf, true) * 1e6 / 8;
+  l.bandwidth_Bps = f.at("bandwidth_mbps").number(kMinMbps, kInf) * 1e6 / 8;
   l.latency_s = f.at("latency_ms").number(0, 1e6) / 1e3;
   return l;
-}
-
-bool valid_name(const std::string& s) {
-  if (s.empty())
-    return false;
-  for (char c : s)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'))
-      return false;
-  return true;
 }
 
 SiteSpec parse_site(Field f) {
   SiteSpec s;
   s.name = f.at("name").string();
-  if (!valid_name(s.name))
-    f.at("name").fail("a name of letters, digits, '-' and '_'");
+  if (!is_safe_name(s.name))
+    f.at("name").fail(kSafeName);
   s.kind = f.choice_or("kind", "dc", {"dc", "edge"});
   s.region = f.string_or("region", s.name);
   s.jurisdiction = f.string_or("jurisdiction", "unspecified");
@@ -71,7 +62,7 @@ SiteSpec parse_site(Field f) {
   if (auto servers = f.maybe("servers"))
     s.servers = parse_host_group(*servers, 0);
   Field lan = f.at("lan");
-  s.lan_bandwidth_bps = lan.at("bandwidth_mbps").number(0, kInf, true) * 1e6 / 8;
+  s.lan_bandwidth_bps = lan.at("bandwidth_mbps").number(kMinMbps, kInf) * 1e6 / 8;
   s.lan_latency_s = lan.at("latency_ms").number(0, 1e6) / 1e3;
   lan.finish();
   f.finish();
@@ -139,6 +130,34 @@ void parse_star(Field& wan, PlatformSpec& p) {
 
 } // namespace
 
+namespace {
+
+/// The names build_platform gives SimGrid's zones, routers and hosts share one namespace: a site named
+/// "wan", or "a-w0" beside a site "a" with a worker, would only fail once the run builds the platform.
+void check_simgrid_names(const PlatformSpec& p) {
+  std::map<std::string, std::string> taken; // name -> what takes it
+  auto take = [&](const std::string& name, const std::string& what, std::size_t site) {
+    auto [it, fresh] = taken.emplace(name, what);
+    if (!fresh)
+      input_error(p.file, fmt::format("sites[{}].name", site),
+                  fmt::format("a site name whose SimGrid names (zone, \"<site>-gw\", \"<site>-wN\", "
+                              "\"<site>-sN\") no other name takes"),
+                  fmt::format("\"{}\", which would name both {} and {}", name, it->second, what));
+  };
+  taken.emplace("wan", "the WAN zone");
+  for (std::size_t i = 0; i < p.sites.size(); ++i) {
+    const SiteSpec& s = p.sites[i];
+    take(s.name, fmt::format("site {}'s zone", s.name), i);
+    take(s.name + "-gw", fmt::format("site {}'s gateway", s.name), i);
+    for (int w = 0; w < s.workers.count; ++w)
+      take(worker_name(s, w), fmt::format("a worker of site {}", s.name), i);
+    for (int w = 0; w < s.servers.count; ++w)
+      take(server_name(s, w), fmt::format("a server of site {}", s.name), i);
+  }
+}
+
+} // namespace
+
 PlatformSpec parse_platform_spec(const json& doc, const std::string& file) {
   PlatformSpec p;
   p.file = file;
@@ -171,6 +190,7 @@ PlatformSpec parse_platform_spec(const json& doc, const std::string& file) {
       input_error(file, fmt::format("sites[{}].name", i), "a unique site name", "\"" + s.name + "\" again");
     p.sites.push_back(std::move(s));
   }
+  check_simgrid_names(p);
   Field wan = root.at("wan");
   p.wan_type = wan.at("type").choice({"matrix", "star"});
   if (p.wan_type == "matrix")

@@ -14,6 +14,11 @@ class NetZone;
 
 namespace geosim {
 
+/// The slowest link and host SimGrid is given: 1 bit/s and 1 flop/s. Its solver fails on rates near 0
+/// (a 1e-310 Mb/s link aborts it), and a slower one would only make a run that never ends.
+constexpr double kMinMbps = 1e-6;
+constexpr double kMinGflops = 1e-9;
+
 struct HostGroupSpec {
   int count = 0;
   double speed_flops = 0; ///< per core

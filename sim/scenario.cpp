@@ -104,6 +104,8 @@ StrategyEntry parse_strategy(Field f, const Scenario& sc) {
     name.fail(fmt::format("a strategy (one of {})", fmt::join(names, ", ")));
   }
   e.label = f.string_or("label", e.name);
+  if (!is_safe_name(e.label)) // it names the strategy's results folder
+    f.at("label").fail(kSafeName);
   e.strategy = it->second.make(f, sc);
   f.finish();
   return e;
@@ -120,6 +122,23 @@ void set_wan_bandwidth(PlatformSpec& p, const NetworkSpec& n) {
     set(link);
   for (auto& [site, link] : p.uplinks)
     set(link);
+}
+
+/// The network section and the scale model must leave every link and host at least as fast as a
+/// platform file may make it.
+void check_rates(const PlatformSpec& p, const std::string& file) {
+  auto check = [&](const std::string& what, double Bps) {
+    if (Bps * 8e-6 < kMinMbps)
+      input_error(file, "network",
+                  fmt::format("links of at least {} Mb/s once the network section and "
+                              "scale_model apply",
+                              kMinMbps),
+                  fmt::format("{} at {:.3g} Mb/s", what, Bps * 8e-6));
+  };
+  for (const auto& [pair, link] : p.pairs)
+    check(fmt::format("the WAN link {}-{}", p.sites[pair.first].name, p.sites[pair.second].name), link.bandwidth_Bps);
+  for (const auto& [site, link] : p.uplinks)
+    check(fmt::format("the uplink of {}", p.sites[site].name), link.bandwidth_Bps);
 }
 
 /// A 1/k scale model of a job runs on a platform k times slower (compute and bandwidth, not latency):
@@ -160,6 +179,7 @@ Scenario parse_scenario(const json& doc, const std::string& file) {
   set_wan_bandwidth(sc.platform, sc.network);
   sc.scale_model = root.number_or("scale_model", 1, 1);
   slow_platform(sc.platform, sc.scale_model);
+  check_rates(sc.platform, file);
   if (auto s = root.maybe("stop"))
     sc.stop = parse_stop(*s);
   if (auto w = root.maybe("workload"))

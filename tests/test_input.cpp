@@ -70,11 +70,11 @@ TEST_CASE("bad scenarios and platforms are rejected naming file and field with e
   }
   SECTION("negative bandwidth") {
     expect_rejected(kScenario, replace(kPlatform, "\"bandwidth_mbps\": 100,", "\"bandwidth_mbps\": -5,"),
-                    "platform.json", "wan.links[0].bandwidth_mbps: expected a number > 0, got -5");
+                    "platform.json", "wan.links[0].bandwidth_mbps: expected a number >= 1e-06, got -5");
   }
   SECTION("zero LAN bandwidth") {
     expect_rejected(kScenario, replace(kPlatform, "\"bandwidth_mbps\": 1000,", "\"bandwidth_mbps\": 0,"),
-                    "platform.json", "sites[0].lan.bandwidth_mbps: expected a number > 0");
+                    "platform.json", "sites[0].lan.bandwidth_mbps: expected a number >= 1e-06");
   }
   SECTION("unknown site in the WAN matrix") {
     expect_rejected(kScenario, replace(kPlatform, "[\"a\", \"c\"]", "[\"a\", \"z\"]"), "platform.json",
@@ -109,6 +109,49 @@ TEST_CASE("bad scenarios and platforms are rejected naming file and field with e
   SECTION("ns-3, which cannot route through a site's switch") {
     expect_rejected(replace(kScenario, "\"platform\"", "\"network\": {\"model\": \"ns-3\"}, \"platform\""), kPlatform,
                     "scenario.json", "network.model: expected \"CM02\" or \"LV08\"");
+  }
+  SECTION("a WAN slower than 1 bit/s once scaled (SimGrid's solver aborts near 0)") {
+    expect_rejected(replace(kScenario, "\"platform\"", "\"network\": {\"wan_bandwidth_scale\": 1e-320}, \"platform\""),
+                    kPlatform, "scenario.json", "network: expected links of at least 1e-06 Mb/s");
+  }
+  SECTION("a site named like geosim's WAN zone") {
+    expect_rejected(kScenario, replace(kPlatform, "{\"name\": \"c\"}", "{\"name\": \"wan\"}"), "platform.json",
+                    "sites[2].name: expected a site name whose SimGrid names");
+  }
+  SECTION("a site named like another site's worker") {
+    expect_rejected(kScenario, replace(kPlatform, "{\"name\": \"c\"}", "{\"name\": \"a-w0\"}"), "platform.json",
+                    "got \"a-w0\", which would name both a worker of site a and site a-w0's zone");
+  }
+  SECTION("a site named like another site's gateway") {
+    expect_rejected(kScenario, replace(kPlatform, "{\"name\": \"c\"}", "{\"name\": \"b-gw\"}"), "platform.json",
+                    "which would name both site b's gateway");
+  }
+  SECTION("a name with a newline is echoed on one line") {
+    expect_rejected(kScenario, replace(kPlatform, "{\"name\": \"c\"}", "{\"name\": \"c\\nd\\u001b[31m\"}"),
+                    "platform.json", "got \"c\\nd\\x1b[31m\"");
+  }
+  for (const char* label : {"..", "../escaped", "/abs/path", "x/.", "a b"}) {
+    SECTION(std::string("a strategy label that is not a plain name: ") + label) {
+      expect_rejected(replace(kScenario, "\"name\": \"traffic\"",
+                              std::string("\"name\": \"traffic\", \"label\": \"") + label + "\""),
+                      kPlatform, "scenario.json", "strategy.label: expected a name of letters, digits");
+    }
+  }
+  SECTION("a number beyond a double's range") {
+    expect_rejected(replace(kScenario, "\"platform\"", "\"seed\": 1e400, \"platform\""), kPlatform, "scenario.json",
+                    "near \"seed\": expected numbers within a double's range");
+  }
+  SECTION("a million-digit number is not echoed") {
+    expect_rejected(replace(kScenario, "\"platform\"", "\"seed\": " + std::string(1000000, '9') + ", \"platform\""),
+                    kPlatform, "scenario.json", "a number too large to represent");
+  }
+  SECTION("a site nested 50,000 levels deep (merging defaults would overflow the stack)") {
+    std::string deep;
+    for (int i = 0; i < 50000; ++i)
+      deep += "{\"a\":";
+    deep += "1" + std::string(50000, '}');
+    expect_rejected(kScenario, replace(kPlatform, "{\"name\": \"c\"}", "{\"name\": \"c\", \"x\": " + deep + "}"),
+                    "platform.json", "JSON nested at most 64 levels deep");
   }
   SECTION("a bad network model") {
     expect_rejected(replace(kScenario, "\"platform\"", "\"network\": {\"model\": \"LV99\"}, \"platform\""), kPlatform,
