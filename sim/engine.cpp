@@ -3,6 +3,12 @@
 #include <xbt/log.h>
 
 #include <fmt/format.h>
+#include <xbt/config.hpp>
+
+#include <algorithm>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace geosim {
 
@@ -10,6 +16,8 @@ std::unique_ptr<simgrid::s4u::Engine> start_engine(const NetworkSpec& network,
                                                    const std::vector<std::string>& simgrid_args) {
   // SimGrid's INFO lines (configuration changes, actor ends) would drown geosim's own output.
   xbt_log_control_set("root.thres:warning");
+  // A deadlock is reported by geosim itself, in one line naming the blocked actors (guard_run).
+  xbt_log_control_set("ker_engine.add:0");
   // Static: SimGrid may keep pointers into argv for the life of the process.
   static std::vector<std::string> args;
   args = {"geosim", "--cfg=network/model:" + network.model,
@@ -22,6 +30,113 @@ std::unique_ptr<simgrid::s4u::Engine> start_engine(const NetworkSpec& network,
   argv.push_back(nullptr);
   int argc = static_cast<int>(args.size());
   return std::make_unique<simgrid::s4u::Engine>(&argc, argv.data());
+}
+
+namespace {
+
+/// In a child process: start an engine with the flags and run one actor; "" or the first line of the error.
+std::string try_engine(const NetworkSpec& network, const std::vector<std::string>& simgrid_args) {
+  namespace sg4 = simgrid::s4u;
+  try {
+    auto engine = start_engine(network, simgrid_args);
+    auto* zone = sg4::create_full_zone("preflight");
+    auto* host = zone->create_host("preflight", 1e9)->seal();
+    zone->seal();
+    sg4::Actor::create("preflight", host, [] { simgrid::s4u::this_actor::sleep_for(1); });
+    engine->run();
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    return what.substr(0, what.find('\n'));
+  }
+  return "";
+}
+
+} // namespace
+
+std::string simgrid_args_error(const NetworkSpec& network, const std::vector<std::string>& simgrid_args) {
+  for (const auto& a : simgrid_args)
+    if (a.rfind("--cfg=network/model:ns-3", 0) == 0)
+      return kNs3Refusal;
+  if (simgrid_args.empty())
+    return "";
+  int fds[2];
+  if (::pipe(fds) != 0)
+    throw std::runtime_error("cannot open a pipe to check the SimGrid flags");
+  pid_t pid = ::fork();
+  if (pid < 0)
+    throw std::runtime_error("cannot fork to check the SimGrid flags");
+  if (pid == 0) {
+    ::close(fds[0]);
+    int devnull = ::open("/dev/null", O_WRONLY);
+    ::dup2(devnull, 1); // SimGrid's own report (a list of every option, a backtrace) is not the user's
+    ::dup2(devnull, 2);
+    std::string error = try_engine(network, simgrid_args);
+    ssize_t written = ::write(fds[1], error.data(), error.size());
+    ::_exit(error.empty() && written == 0 ? 0 : 1);
+  }
+  ::close(fds[1]);
+  std::string error;
+  char buf[512];
+  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;)
+    error.append(buf, static_cast<std::size_t>(n));
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (WIFSIGNALED(status))
+    return fmt::format("SimGrid aborted (signal {}) when started with these flags", WTERMSIG(status));
+  if (WIFEXITED(status) && WEXITSTATUS(status) != 0 && error.empty())
+    return "SimGrid refused these flags";
+  return error;
+}
+
+NetworkSpec effective_network(const NetworkSpec& requested) {
+  NetworkSpec n = requested;
+  n.model = simgrid::config::get_value<std::string>("network/model");
+  n.tcp_window_bytes = simgrid::config::get_value<double>("network/TCP-gamma");
+  return n;
+}
+
+namespace {
+
+/// "worker 0@sg-w0 (waits on mailbox ps-1)" for every actor that is not a daemon.
+std::vector<std::string> blocked_actors(const Transport& transport) {
+  std::vector<std::string> out;
+  for (const auto& a : simgrid::s4u::Engine::get_instance()->get_all_actors()) {
+    if (a->is_daemon())
+      continue;
+    auto it = transport.receiving().find(a->get_pid());
+    out.push_back(fmt::format("{}@{} ({})", a->get_name(), a->get_host()->get_name(),
+                              it != transport.receiving().end() ? "waits on mailbox " + it->second
+                                                                : "waits on a transfer or an actor"));
+  }
+  return out;
+}
+
+} // namespace
+
+std::shared_ptr<RunEnd> guard_run(const Transport& transport, std::optional<double> max_sim_time_s) {
+  namespace sg4 = simgrid::s4u;
+  auto end = std::make_shared<RunEnd>();
+  sg4::Engine::on_deadlock_cb([end, &transport] {
+    auto blocked = blocked_actors(transport);
+    constexpr std::size_t kShown = 4;
+    std::string shown =
+        fmt::format("{}", fmt::join(blocked.begin(), blocked.begin() + std::min(kShown, blocked.size()), "; "));
+    if (blocked.size() > kShown)
+      shown += fmt::format("; and {} more", blocked.size() - kShown);
+    end->deadlock = fmt::format("deadlock at simulated time {:.6g} s: {} actor(s) wait forever: {}",
+                                sg4::Engine::get_clock(), blocked.size(), shown);
+  });
+  if (max_sim_time_s) {
+    auto* host = sg4::Engine::get_instance()->get_all_hosts().front();
+    double limit = *max_sim_time_s;
+    sg4::Actor::create("time limit", host, [end, limit] {
+      sg4::this_actor::sleep_until(limit);
+      end->time_limit_hit = true;
+      sg4::Actor::kill_all();
+    })->daemonize();
+  }
+  return end;
 }
 
 } // namespace geosim

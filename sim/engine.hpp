@@ -2,6 +2,7 @@
 // Starting SimGrid's engine with geosim's network settings. SimGrid allows one engine per process, so
 // every simulation runs in a process of its own (see runner.cpp).
 #include "sim/scenario.hpp"
+#include "sim/transport.hpp"
 
 #include <simgrid/s4u.hpp>
 
@@ -15,5 +16,23 @@ namespace geosim {
 /// they override geosim's defaults.
 std::unique_ptr<simgrid::s4u::Engine> start_engine(const NetworkSpec& network,
                                                    const std::vector<std::string>& simgrid_args);
+
+/// Why SimGrid would refuse these --cfg/--log flags (empty when it accepts them): tried in a throwaway
+/// child process with a one-host platform and one actor, so that a run fails before it simulates anything.
+std::string simgrid_args_error(const NetworkSpec& network, const std::vector<std::string>& simgrid_args);
+
+/// The engine's settings as SimGrid applied them (after the user's --cfg flags): network model, TCP window.
+NetworkSpec effective_network(const NetworkSpec& requested);
+
+/// Why a simulation ended before its strategy did, filled in while the engine runs.
+struct RunEnd {
+  std::string deadlock;        ///< non-empty: one line naming the actors that wait forever and on what
+  bool time_limit_hit = false; ///< stop.max_sim_time_s passed, and the engine stopped every actor there
+};
+
+/// Before Engine::run(): report a deadlock (SimGrid finds actors blocked with nothing left to happen)
+/// instead of ending quietly, and end the simulation at `max_sim_time_s` even in the middle of an
+/// iteration or a transfer. The returned object is filled in during the run.
+std::shared_ptr<RunEnd> guard_run(const Transport& transport, std::optional<double> max_sim_time_s);
 
 } // namespace geosim

@@ -1,5 +1,6 @@
 // geosim command line: run scenarios, validate input files, list what is available, probe platforms.
 #include "sim/bench.hpp"
+#include "sim/engine.hpp"
 #include "sim/input.hpp"
 #include "sim/probe.hpp"
 #include "sim/runner.hpp"
@@ -36,17 +37,20 @@ std::vector<std::string> take_simgrid_args(int argc, char** argv, std::vector<st
   return simgrid;
 }
 
-/// A file is a scenario when it names a strategy, a platform when it lists sites.
-int validate_file(const std::string& file) {
+/// A file is a scenario when it names a strategy, a platform when it lists sites. Overrides (--set) apply
+/// to scenarios, as `run` applies them.
+int validate_file(const std::string& file, const std::vector<std::string>& overrides) {
   json doc = load_json_file(file);
   if (doc.is_object() && doc.contains("strategy")) {
-    Scenario sc = parse_scenario(doc, file);
+    Scenario sc = load_scenario(file, overrides);
     std::vector<std::string> labels;
     for (const auto& e : sc.strategies)
       labels.push_back(e.label);
     std::cout << fmt::format("ok  {}: scenario \"{}\" on platform \"{}\" ({} sites), strategies: {}\n", file, sc.name,
                              sc.platform.name, sc.platform.sites.size(), fmt::join(labels, ", "));
   } else if (doc.is_object() && doc.contains("sites")) {
+    if (!overrides.empty())
+      input_error(file, "", "a scenario for --set (it applies to scenarios, not platforms)");
     PlatformSpec p = parse_platform_spec(doc, file);
     std::cout << fmt::format("ok  {}: platform \"{}\" ({} sites, {} WAN)\n", file, p.name, p.sites.size(), p.wan_type);
   } else {
@@ -103,6 +107,13 @@ int list(const std::string& what) {
 // Full-batch dense models allocate and free matrices of tens of MB every step. glibc serves blocks that
 // large with fresh mmaps, so each step paid its page faults again (a quarter of an image-classification
 // run's host time); keeping them in the heap reuses the pages. Results do not change.
+/// The --cfg/--log flags are checked before anything is simulated: a bad one is an input error.
+void check_simgrid_args(const NetworkSpec& network, const std::vector<std::string>& simgrid_args) {
+  std::string error = simgrid_args_error(network, simgrid_args);
+  if (!error.empty())
+    input_error(fmt::format("{}", fmt::join(simgrid_args, " ")), "", "flags SimGrid accepts", error);
+}
+
 void keep_large_blocks_in_heap() {
 #ifdef __GLIBC__
   mallopt(M_MMAP_THRESHOLD, 1 << 30);
@@ -140,6 +151,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> validate_files;
   auto* validate = app.add_subcommand("validate", "check scenario and platform files without running them");
   validate->add_option("files", validate_files, "scenario or platform JSON files")->required();
+  validate->add_option("--set", overrides, "override a scenario field, as run does: json.path=value (repeatable)");
 
   std::string list_what;
   auto* list_cmd = app.add_subcommand("list", "list strategies, platforms, models or workloads");
@@ -182,15 +194,17 @@ int main(int argc, char** argv) {
   try {
     if (*run) {
       Scenario sc = load_scenario(scenario_file, overrides, seed);
+      check_simgrid_args(sc.network, simgrid_args);
       if (!only.empty())
         keep_strategies(sc, only);
+      run_opts.simgrid_args = simgrid_args;
       return run_scenario(sc, run_opts);
     }
     if (*validate) {
       int status = 0;
       for (const auto& f : validate_files) {
         try {
-          validate_file(f);
+          validate_file(f, overrides);
         } catch (const InputError& e) {
           std::cerr << "geosim: " << e.what() << "\n";
           status = kInputErrorStatus;
@@ -209,10 +223,11 @@ int main(int argc, char** argv) {
       NetworkSpec net;
       net.model = probe_model;
       net.tcp_window_bytes = window;
+      check_simgrid_args(net, simgrid_args);
       ProbeResult r = probe_platform(p, net, simgrid_args, bulk_bytes);
-      std::cout << (probe_as_json ? probe_json(r, p, net, bulk_bytes).dump(2) + "\n"
+      std::cout << (probe_as_json ? probe_json(r, p, bulk_bytes).dump(2) + "\n"
                                   : fmt::format("platform {} under {} (bulk {} bytes per pair)\n\n{}", p.name,
-                                                probe_model, bulk_bytes, format_probe(r)));
+                                                r.network.model, bulk_bytes, format_probe(r)));
       return 0;
     }
   } catch (const InputError& e) {

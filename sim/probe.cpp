@@ -57,6 +57,7 @@ ProbeResult probe_platform(const PlatformSpec& spec, const NetworkSpec& network,
                      r.bandwidth_Bps[a][b]);
   });
   engine->run();
+  r.network = effective_network(network);
   return r;
 }
 
@@ -80,7 +81,7 @@ std::string format_probe(const ProbeResult& r) {
   return table("achieved bandwidth (Mb/s)", r.bandwidth_Bps, 8e-6) + "\n" + table("round-trip time (ms)", r.rtt_s, 1e3);
 }
 
-json probe_json(const ProbeResult& r, const PlatformSpec& platform, const NetworkSpec& network, double bulk_bytes) {
+json probe_json(const ProbeResult& r, const PlatformSpec& platform, double bulk_bytes) {
   json pairs = json::array();
   for (std::size_t a = 0; a < r.sites.size(); ++a)
     for (std::size_t b = 0; b < r.sites.size(); ++b)
@@ -92,8 +93,8 @@ json probe_json(const ProbeResult& r, const PlatformSpec& platform, const Networ
   return {{"geosim_version", kVersion},
           {"platform", platform.name},
           {"platform_file", platform.file},
-          {"network_model", network.model},
-          {"tcp_window_bytes", network.tcp_window_bytes},
+          {"network_model", r.network.model},
+          {"tcp_window_bytes", r.network.tcp_window_bytes},
           {"bulk_bytes", bulk_bytes},
           {"pairs", pairs}};
 }

@@ -13,6 +13,7 @@ struct ProbeResult {
   std::vector<std::string> sites;
   std::vector<std::vector<double>> rtt_s;         ///< [a][b], 0 on the diagonal
   std::vector<std::vector<double>> bandwidth_Bps; ///< [a][b], 0 on the diagonal
+  NetworkSpec network;                            ///< as SimGrid applied it (after --cfg flags)
 };
 
 /// Runs the probe simulation in this process (it creates the one SimGrid engine this process may have).
@@ -20,6 +21,6 @@ ProbeResult probe_platform(const PlatformSpec& platform, const NetworkSpec& netw
                            const std::vector<std::string>& simgrid_args, double bulk_bytes);
 
 std::string format_probe(const ProbeResult& r);
-json probe_json(const ProbeResult& r, const PlatformSpec& platform, const NetworkSpec& network, double bulk_bytes);
+json probe_json(const ProbeResult& r, const PlatformSpec& platform, double bulk_bytes);
 
 } // namespace geosim

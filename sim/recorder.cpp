@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 
 namespace geosim {
 
@@ -67,6 +68,14 @@ double Recorder::progress(double now) const {
 
 static json opt_num(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
 
+/// Input files are recorded by their absolute path, so the same run from another folder records the same.
+static std::string absolute_path(const std::string& file) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path p = fs::weakly_canonical(fs::absolute(file), ec);
+  return ec ? fs::absolute(file).lexically_normal().string() : p.string();
+}
+
 json Recorder::summary(double sim_time) const {
   const auto& c = transport_.counters();
   const auto& sites = scenario_.platform.sites;
@@ -79,9 +88,9 @@ json Recorder::summary(double sim_time) const {
   json out = {
       {"geosim_version", kVersion},
       {"scenario", scenario_.name},
-      {"scenario_file", scenario_.file},
+      {"scenario_file", absolute_path(scenario_.file)},
       {"platform", scenario_.platform.name},
-      {"platform_file", scenario_.platform_file},
+      {"platform_file", absolute_path(scenario_.platform_file)},
       {"strategy", entry_.name},
       {"label", entry_.label},
       {"seed", scenario_.seed},

@@ -9,10 +9,14 @@
 #include <simgrid/s4u.hpp>
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <ctime>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -75,8 +79,10 @@ std::string human_bytes(double b) {
   return fmt::format("{:.3g} {}", b, units[u]);
 }
 
-/// Runs one strategy in this process (a forked child) and writes its results.
-int run_strategy(const Scenario& sc, const StrategyEntry& entry, const RunOptions& o, const std::string& out) {
+/// Runs one strategy in this process (a forked child) and writes its results under `out` (the run's
+/// staging folder); `shown` is where they will be once the run is complete.
+int run_strategy(const Scenario& sc, const StrategyEntry& entry, const RunOptions& o, const std::string& out,
+                 const std::string& shown) {
   auto wall0 = Clock::now();
   double cpu0 = cpu_seconds();
   auto engine = start_engine(sc.network, o.simgrid_args);
@@ -91,11 +97,18 @@ int run_strategy(const Scenario& sc, const StrategyEntry& entry, const RunOption
 
   Progress progress(entry.label, recorder, !o.quiet);
   sg4::Engine::on_time_advance_cb([&progress](double) { progress.tick(); });
+  auto end = guard_run(transport, sc.stop.max_sim_time_s);
   engine->run();
   progress.done();
+  if (!end->deadlock.empty())
+    throw std::runtime_error(end->deadlock + "; no results written");
 
   double sim_time = sg4::Engine::get_clock();
   json summary = recorder.summary(sim_time);
+  NetworkSpec applied = effective_network(sc.network);
+  summary["network_model"] = applied.model;
+  summary["tcp_window_bytes"] = applied.tcp_window_bytes;
+  summary["stop"]["time_limit_hit"] = end->time_limit_hit;
   fs::path dir = fs::path(out) / entry.label;
   write_file_atomic((dir / "convergence.csv").string(), recorder.convergence_csv());
   if (std::string sig = recorder.significance_csv(); !sig.empty())
@@ -111,15 +124,19 @@ int run_strategy(const Scenario& sc, const StrategyEntry& entry, const RunOption
             : std::string(sc.stop.target_loss || sc.stop.target_accuracy ? "target NOT reached" : "no target set");
     std::printf("%-16s %s | sim %.4g s | %lld iterations | WAN %s | LAN %s -> %s\n", entry.label.c_str(),
                 target.c_str(), sim_time, recorder.iterations(), human_bytes(transport.counters().wan_bytes).c_str(),
-                human_bytes(transport.counters().lan_bytes).c_str(), (dir / "summary.json").c_str());
+                human_bytes(transport.counters().lan_bytes).c_str(),
+                (fs::path(shown) / entry.label / "summary.json").c_str());
   }
   return 0;
 }
 
-int run_child(const Scenario& sc, const StrategyEntry& entry, const RunOptions& o, const std::string& out) {
+int run_child(const Scenario& sc, const StrategyEntry& entry, const RunOptions& o, const std::string& out,
+              const std::string& shown) {
+  // A child outlives a killed parent only to write into a folder nobody will move into place.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   int status = 1;
   try {
-    status = run_strategy(sc, entry, o, out);
+    status = run_strategy(sc, entry, o, out, shown);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "geosim: %s: %s\n", entry.label.c_str(), e.what());
   }
@@ -178,10 +195,63 @@ void write_comparison(const Scenario& sc, const std::string& out) {
   write_file_atomic((fs::path(out) / "comparison.csv").string(), csv);
 }
 
+/// A run's results are written to a staging folder beside the output folder and moved into it only when
+/// every strategy has finished, so a failed or killed run changes nothing there; a lock file beside it
+/// refuses a second run on the same folder while one is writing.
+class OutputFolder {
+public:
+  explicit OutputFolder(std::string out) : out_(std::move(out)) {
+    fs::path target = fs::absolute(out_).lexically_normal();
+    if (target.filename().empty())
+      target = target.parent_path();
+    std::error_code ec;
+    fs::create_directories(target.parent_path(), ec);
+    lock_path_ = target.string() + ".lock";
+    lock_fd_ = ::open(lock_path_.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+    if (lock_fd_ < 0)
+      input_error(out_, "", "an output folder geosim can write (its parent folder is not writable)");
+    if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0)
+      input_error(out_, "", "an output folder no other geosim run is writing", "one locked by another run");
+    // Holding the lock, any staging folder of this output folder is a killed run's: remove it.
+    std::string prefix = target.filename().string() + ".staging.";
+    for (const auto& entry : fs::directory_iterator(target.parent_path(), ec))
+      if (entry.path().filename().string().rfind(prefix, 0) == 0)
+        fs::remove_all(entry.path(), ec);
+    staging_ = fmt::format("{}.staging.{}", target.string(), ::getpid());
+    if (!fs::create_directories(staging_, ec) || ec)
+      input_error(out_, "", "an output folder geosim can write", ec.message());
+    target_ = target.string();
+  }
+  ~OutputFolder() {
+    std::error_code ec;
+    fs::remove_all(staging_, ec);
+    fs::remove(lock_path_, ec);
+    ::close(lock_fd_);
+  }
+  const std::string& staging() const { return staging_; }
+  const std::string& shown() const { return out_; }
+
+  /// Moves every staged file and strategy folder into the output folder, replacing those of the same name.
+  void commit() {
+    fs::create_directories(target_);
+    for (const auto& entry : fs::directory_iterator(staging_)) {
+      fs::path dest = fs::path(target_) / entry.path().filename();
+      std::error_code ec;
+      fs::remove_all(dest, ec);
+      fs::rename(entry.path(), dest);
+    }
+  }
+
+private:
+  std::string out_, target_, staging_, lock_path_;
+  int lock_fd_ = -1;
+};
+
 } // namespace
 
 int run_scenario(const Scenario& sc, const RunOptions& o) {
-  std::string out = o.out_dir.empty() ? default_out_dir(sc) : o.out_dir;
+  OutputFolder folder(o.out_dir.empty() ? default_out_dir(sc) : o.out_dir);
+  const std::string& out = folder.staging();
   std::fflush(stdout);
   std::fflush(stderr);
   std::map<pid_t, std::string> running;
@@ -192,12 +262,11 @@ int run_scenario(const Scenario& sc, const RunOptions& o) {
     if (pid < 0)
       return;
     bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    if (!ok) {
+    if (!ok)
       ++failures;
-      std::fprintf(stderr, "geosim: strategy %s failed (%s %d)\n", running[pid].c_str(),
-                   WIFEXITED(status) ? "exit status" : "signal",
-                   WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-    }
+    // A child that exits on its own has said why in one line; one killed by a signal could not.
+    if (WIFSIGNALED(status))
+      std::fprintf(stderr, "geosim: strategy %s died of signal %d\n", running[pid].c_str(), WTERMSIG(status));
     running.erase(pid);
   };
   for (const auto& entry : sc.strategies) {
@@ -207,7 +276,7 @@ int run_scenario(const Scenario& sc, const RunOptions& o) {
     if (pid < 0)
       throw std::runtime_error("cannot fork a simulation process");
     if (pid == 0)
-      ::_exit(run_child(sc, entry, o, out));
+      ::_exit(run_child(sc, entry, o, out, folder.shown()));
     running[pid] = entry.label;
   }
   while (!running.empty())
@@ -216,6 +285,7 @@ int run_scenario(const Scenario& sc, const RunOptions& o) {
     return 1;
   if (sc.strategies.size() > 1)
     write_comparison(sc, out);
+  folder.commit();
   return 0;
 }
 

@@ -70,7 +70,11 @@ sg4::Mailbox* Transport::connection(const Endpoint& to, const sg4::Host* from, c
 }
 
 EnvelopePtr Transport::recv(const std::string& mailbox) {
-  return EnvelopePtr(sg4::Mailbox::by_name(mailbox)->get<Envelope>());
+  long pid = sg4::this_actor::get_pid();
+  receiving_[pid] = mailbox;
+  EnvelopePtr env(sg4::Mailbox::by_name(mailbox)->get<Envelope>());
+  receiving_.erase(pid);
+  return env;
 }
 
 } // namespace geosim

@@ -82,6 +82,8 @@ public:
   }
   /// Blocking receive: the next message to have arrived at this mailbox, from any sender.
   EnvelopePtr recv(const std::string& mailbox);
+  /// The mailbox each actor now blocked in recv() waits on, by actor id (for the deadlock report).
+  const std::map<long, std::string>& receiving() const { return receiving_; }
 
   /// The narrowest nominal bandwidth on the route between two hosts (bytes/s).
   double bottleneck_Bps(const simgrid::s4u::Host* from, const simgrid::s4u::Host* to) const;
@@ -108,6 +110,7 @@ private:
   TrafficCounters counters_;
   std::map<std::pair<const simgrid::s4u::Host*, const simgrid::s4u::Host*>, std::vector<std::string>> routes_;
   std::set<std::string> opened_; ///< connections that have a reader
+  std::map<long, std::string> receiving_;
 };
 
 } // namespace geosim

@@ -1,5 +1,7 @@
 // traffic: explicit flows between hosts, no learning. It exercises the platform and the transport on
 // their own (demo scenarios, analytic timing checks) and reports each flow's start, end and bytes.
+// `waits` adds receivers that wait for a message no flow sends: a protocol bug on purpose, with which
+// the tests check that a deadlocked run fails with a report instead of writing results.
 #include "sim/context.hpp"
 #include "sim/strategy.hpp"
 
@@ -59,9 +61,20 @@ public:
       f.finish();
       flows_.push_back(flow);
     }
+    if (auto waits = params.maybe("waits"))
+      for (Field w : waits->elements()) {
+        Field h = w.at("host");
+        if (!host_exists(sc.platform, h.string()))
+          h.fail(fmt::format("a host of platform {}", sc.platform.name));
+        waits_.push_back({h.string(), w.at("mailbox").string()});
+        w.finish();
+      }
   }
 
   void deploy(RunContext& ctx) override {
+    for (const auto& [host, mailbox] : waits_)
+      sg4::Actor::create("waiter", sg4::Host::by_name(host),
+                         [&ctx, mailbox = mailbox] { ctx.transport.recv(mailbox); });
     results_.assign(flows_.size(), {});
     for (std::size_t i = 0; i < flows_.size(); ++i) {
       const Flow& f = flows_[i];
@@ -110,6 +123,7 @@ private:
   }
 
   std::vector<Flow> flows_;
+  std::vector<std::pair<std::string, std::string>> waits_; ///< (host, mailbox) of receivers nobody sends to
   std::vector<double> results_;
 };
 
