@@ -1,5 +1,6 @@
 #include "sim/scenario.hpp"
 
+#include "sim/footprint.hpp"
 #include "sim/strategy.hpp"
 
 #include <algorithm>
@@ -208,6 +209,7 @@ Scenario parse_scenario(const json& doc, const std::string& file) {
       r->fail("the label of one of this scenario's strategies");
   }
   root.finish();
+  check_footprint(sc);
   return sc;
 }
 

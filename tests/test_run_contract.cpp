@@ -168,3 +168,12 @@ TEST_CASE("every shipped scenario and platform validates", "[input]") {
       CHECK(r.status == 0);
     }
 }
+
+TEST_CASE("a run too large for the machine's memory is refused at validation, saying what it needs", "[input]") {
+  // 1e8 users x 20 items, every pair rated: 2e9 ratings. It used to validate, then die of bad_alloc.
+  auto r = run_geosim("validate " + data("mf-iterstore.json") + " --set workload.dataset.users=100000000");
+  CHECK(r.status == 2);
+  CHECK_THAT(r.err, Contains("mf-iterstore.json: workload: expected a run that fits in 80% of this machine's memory"));
+  CHECK_THAT(r.err, Contains("got one that needs about"));
+  CHECK(lines(r.err) == 1);
+}

@@ -75,6 +75,7 @@ std::uint32_t image_pair(Field& f, const std::string& images_key, std::string& i
 
 void parse_images(Field& f, ImagesSpec& s) {
   std::uint32_t n = image_pair(f, "images", s.images, "labels", s.labels, s.pixels);
+  s.available = n;
   s.samples = static_cast<int>(f.integer_or("samples", s.samples, 0, static_cast<long long>(n)));
   s.classes = static_cast<int>(f.integer_or("classes", s.classes, 2, 256));
   // A test set of its own when one is named, or when the training images are the default Fashion-MNIST
@@ -82,6 +83,7 @@ void parse_images(Field& f, ImagesSpec& s) {
   if (f.has("test_images") || f.has("test_labels") || s.images == ImagesSpec{}.images) {
     int pixels = 0;
     n = image_pair(f, "test_images", s.test_images, "test_labels", s.test_labels, pixels);
+    s.test_available = n;
     if (pixels != s.pixels)
       input_error(f.file(), f.path() + ".test_images", fmt::format("images of {} values, as in {}", s.pixels, s.images),
                   fmt::format("{} values", pixels));

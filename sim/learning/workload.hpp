@@ -43,6 +43,7 @@ struct ImagesSpec {
   int test_samples = 0; ///< the first this many test images (0: all)
   int classes = 10;
   int pixels = 0; ///< read from the images file's header
+  std::uint32_t available = 0, test_available = 0; ///< images the files hold (headers)
 };
 
 struct WorkloadSpec {
