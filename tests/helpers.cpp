@@ -34,10 +34,10 @@ std::string write_text(const fs::path& path, const std::string& text) {
   return path.string();
 }
 
-CommandResult run_geosim(const std::string& args) {
+CommandResult run_geosim(const std::string& args, const std::string& wrapper) {
   fs::path dir = temp_dir("cmd");
-  std::string cmd = "cd '" GEOSIM_SOURCE_DIR "' && '" GEOSIM_BIN "' " + args + " > '" + (dir / "out").string() +
-                    "' 2> '" + (dir / "err").string() + "'";
+  std::string cmd = "cd '" GEOSIM_SOURCE_DIR "' && " + wrapper + " '" GEOSIM_BIN "' " + args + " > '" +
+                    (dir / "out").string() + "' 2> '" + (dir / "err").string() + "'";
   int raw = std::system(cmd.c_str());
   CommandResult r;
   r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
