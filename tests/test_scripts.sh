@@ -46,6 +46,10 @@ check "the redone point is back in sweep.csv" test "$(column "$WORK/sw/sweep.csv
 "$ROOT/scripts/sweep" "$SCENARIO" --mbps 1,100 -o "$WORK/bad" --set strategy.lr=-1 2> "$WORK/bad.err"
 check "a failing point makes the sweep exit 1" test $? -eq 1
 check "a failing point is named with geosim's error" grep -q "FAILED .*strategy.lr: expected a number > 0" "$WORK/bad.err"
+# The user's clone has only the repository: no document links outside it (../shared was one).
+check "README and docs link nothing outside the repository" \
+  bash -c "! grep -rnE '\]\(\.\./|\.\./shared' '$ROOT/README.md' '$ROOT/docs' '$ROOT/results/README.md'"
+
 # A --set value keeps its spaces (it was split into words, and every point failed on the second one).
 "$ROOT/scripts/sweep" "$SCENARIO" --mbps 100 -o "$WORK/spaces" --set 'description=two words' 2> "$WORK/spaces.err"
 check "a --set value with spaces reaches every point" test $? -eq 0
