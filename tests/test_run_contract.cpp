@@ -176,4 +176,9 @@ TEST_CASE("a run too large for the machine's memory is refused at validation, sa
   CHECK_THAT(r.err, Contains("mf-iterstore.json: workload: expected a run that fits in 80% of this machine's memory"));
   CHECK_THAT(r.err, Contains("got one that needs about"));
   CHECK(lines(r.err) == 1);
+  // A million features for ten million samples: 160 TB of data set.
+  auto m = run_geosim("validate " + data("fedavg-small.json") +
+                      " --set workload.dataset.dims=1000000 --set workload.dataset.samples=10000000");
+  CHECK(m.status == 2);
+  CHECK_THAT(m.err, Contains("fedavg-small.json: workload: expected a run that fits"));
 }
