@@ -117,26 +117,51 @@ std::vector<std::string> blocked_actors(const Transport& transport) {
   return out;
 }
 
+/// "N actor(s) wait forever: a@h (waits on mailbox m); ..." (the first few).
+std::string describe_deadlock(const Transport& transport) {
+  auto blocked = blocked_actors(transport);
+  constexpr std::size_t kShown = 4;
+  std::string shown =
+      fmt::format("{}", fmt::join(blocked.begin(), blocked.begin() + std::min(kShown, blocked.size()), "; "));
+  if (blocked.size() > kShown)
+    shown += fmt::format("; and {} more", blocked.size() - kShown);
+  return fmt::format("{} actor(s) wait forever: {}", blocked.size(), shown);
+}
+
+/// Called by the time-limit actor: every other actor (but the connections' readers) waits in recv() on a
+/// mailbox with no message ready, and no message is on its way to anyone, so nothing can happen again.
+bool all_wait_for_nothing(const Transport& transport) {
+  if (transport.traveling() > 0)
+    return false;
+  long self = simgrid::s4u::this_actor::get_pid();
+  for (const auto& a : simgrid::s4u::Engine::get_instance()->get_all_actors()) {
+    if (a->get_pid() == self || transport.is_reader(a->get_pid()))
+      continue;
+    auto it = transport.receiving().find(a->get_pid());
+    if (it == transport.receiving().end() || simgrid::s4u::Mailbox::by_name(it->second)->ready())
+      return false;
+  }
+  return true;
+}
+
 } // namespace
 
 std::shared_ptr<RunEnd> guard_run(const Transport& transport, std::optional<double> max_sim_time_s) {
   namespace sg4 = simgrid::s4u;
   auto end = std::make_shared<RunEnd>();
   sg4::Engine::on_deadlock_cb([end, &transport] {
-    auto blocked = blocked_actors(transport);
-    constexpr std::size_t kShown = 4;
-    std::string shown =
-        fmt::format("{}", fmt::join(blocked.begin(), blocked.begin() + std::min(kShown, blocked.size()), "; "));
-    if (blocked.size() > kShown)
-      shown += fmt::format("; and {} more", blocked.size() - kShown);
-    end->deadlock = fmt::format("deadlock at simulated time {:.6g} s: {} actor(s) wait forever: {}",
-                                sg4::Engine::get_clock(), blocked.size(), shown);
+    end->deadlock =
+        fmt::format("deadlock at simulated time {:.6g} s: {}", sg4::Engine::get_clock(), describe_deadlock(transport));
   });
   if (max_sim_time_s) {
     auto* host = sg4::Engine::get_instance()->get_all_hosts().front();
     double limit = *max_sim_time_s;
-    sg4::Actor::create("time limit", host, [end, limit] {
+    sg4::Actor::create("time limit", host, [end, limit, &transport] {
       sg4::this_actor::sleep_until(limit);
+      // This actor's timer kept the clock moving, so SimGrid could not see a deadlock before the limit.
+      if (all_wait_for_nothing(transport))
+        end->deadlock =
+            fmt::format("deadlock found at the time limit ({:.6g} s): {}", limit, describe_deadlock(transport));
       end->time_limit_hit = true;
       sg4::Actor::kill_all();
     })->daemonize();

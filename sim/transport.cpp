@@ -61,11 +61,15 @@ sg4::Mailbox* Transport::connection(const Endpoint& to, const sg4::Host* from, c
   // messages do not share the route's bandwidth as parallel flows would. It hands each message on
   // through a zero-byte comm on its own host (no time) into the mailbox the receiver reads, which then
   // holds messages in the order they arrived across connections.
-  sg4::ActorPtr reader = sg4::Actor::create("reader " + name, to.host, [mbox, inbox] {
-    while (true)
-      inbox->put_init(mbox->get<Envelope>(), 0)->detach();
+  sg4::ActorPtr reader = sg4::Actor::create("reader " + name, to.host, [this, mbox, inbox] {
+    while (true) {
+      Envelope* env = mbox->get<Envelope>();
+      --traveling_;
+      inbox->put_init(env, 0)->detach();
+    }
   });
   reader->daemonize(); // a connection lives as long as someone uses it
+  readers_.insert(reader->get_pid());
   return mbox;
 }
 

@@ -84,6 +84,10 @@ public:
   EnvelopePtr recv(const std::string& mailbox);
   /// The mailbox each actor now blocked in recv() waits on, by actor id (for the deadlock report).
   const std::map<long, std::string>& receiving() const { return receiving_; }
+  /// Messages sent that have not yet arrived at their receiver's host.
+  long long traveling() const { return traveling_; }
+  /// Whether an actor is one of the connections' readers (which only hand messages on).
+  bool is_reader(long pid) const { return readers_.count(pid) > 0; }
 
   /// The narrowest nominal bandwidth on the route between two hosts (bytes/s).
   double bottleneck_Bps(const simgrid::s4u::Host* from, const simgrid::s4u::Host* to) const;
@@ -99,6 +103,7 @@ private:
     env->bytes = wire_bytes_of(payload);
     env->body = std::move(payload);
     account(env->from, to.host, env->bytes);
+    ++traveling_;
     double bytes = env->bytes;
     return std::make_tuple(connection(to, env->from, channel), std::move(env), bytes);
   }
@@ -111,6 +116,8 @@ private:
   std::map<std::pair<const simgrid::s4u::Host*, const simgrid::s4u::Host*>, std::vector<std::string>> routes_;
   std::set<std::string> opened_; ///< connections that have a reader
   std::map<long, std::string> receiving_;
+  long long traveling_ = 0;
+  std::set<long> readers_;
 };
 
 } // namespace geosim

@@ -46,6 +46,24 @@ TEST_CASE("a deadlocked run fails in one line naming the blocked actors, and wri
   CHECK(leftovers(out).empty());
 }
 
+TEST_CASE("a deadlock is found under a time limit too, and a run still moving data is not one", "[run]") {
+  // The limit's timer keeps SimGrid from seeing the deadlock: at the limit, every actor waits on a
+  // mailbox with nothing ready and no message travels, so geosim reports it.
+  auto out = temp_dir("deadlock-limit") / "out";
+  auto r =
+      run_geosim("run -q " + data("one-flow.json") + " -o " + out.string() + kWaits + " --set stop.max_sim_time_s=100");
+  CHECK(r.status == 1);
+  CHECK_THAT(r.err, Contains("deadlock found at the time limit (100 s): 1 actor(s) wait forever: "
+                             "waiter@b-w0 (waits on mailbox nobody)"));
+  CHECK_FALSE(fs::exists(out));
+  // At 5 s the flow (10.05 s) is still crossing: the waiter might yet get a message. A plain stop.
+  auto moving = temp_dir("moving");
+  auto m = run_geosim("run -q " + data("one-flow.json") + " -o " + moving.string() + kWaits +
+                      " --set stop.max_sim_time_s=5");
+  CHECK(m.status == 0);
+  CHECK(read_json(moving / "traffic" / "summary.json")["stop"]["time_limit_hit"] == true);
+}
+
 TEST_CASE("stop.max_sim_time_s stops the engine in the middle of a transfer", "[run]") {
   auto out = temp_dir("time-limit");
   auto r = run_geosim("run -q " + data("one-flow.json") + " -o " + out.string() + " --set stop.max_sim_time_s=2.5");
