@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <unistd.h>
 
 namespace geosim {
@@ -45,6 +46,23 @@ double data_bytes(const WorkloadSpec& w) {
   return 2 * s.ratings * kRatingBytes + (static_cast<double>(s.users) + s.items) * w.ratings.rank * kDouble;
 }
 
+double training_samples(const WorkloadSpec& w) {
+  if (w.dataset == "synthetic")
+    return w.synthetic.devices * kMeanDeviceSamples;
+  if (w.dataset == "mixture")
+    return w.mixture.samples;
+  if (w.dataset == "images")
+    return w.images.samples > 0 ? w.images.samples : w.images.available;
+  return w.shape().ratings;
+}
+
+/// Forward and backward over every parameter for a classifier; a rating touches two factor rows.
+double flops_per_sample(const WorkloadSpec& w) {
+  if (w.model.kind == "mf")
+    return 17.0 * w.model.rank + 2;
+  return 6 * parameters(w);
+}
+
 std::string gib(double bytes) { return fmt::format("{:.1f} GiB", bytes / (1024.0 * 1024 * 1024)); }
 
 } // namespace
@@ -65,6 +83,34 @@ Footprint estimate_footprint(const Scenario& sc) {
 
 double physical_memory_bytes() {
   return static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGE_SIZE));
+}
+
+namespace {
+
+double max_passes(const Scenario& sc) {
+  double passes = 0;
+  for (const auto& e : sc.strategies)
+    passes = std::max(passes, e.passes_per_iteration);
+  return passes;
+}
+
+} // namespace
+
+double estimate_host_seconds(const Scenario& sc) {
+  if (!sc.workload || !sc.stop.max_iterations)
+    return 0;
+  constexpr double kHostFlops = 2e9;
+  return max_passes(sc) * static_cast<double>(*sc.stop.max_iterations) * training_samples(*sc.workload) *
+         flops_per_sample(*sc.workload) / kHostFlops;
+}
+
+std::string work_warning(const Scenario& sc) {
+  double s = estimate_host_seconds(sc);
+  if (s <= 3600)
+    return "";
+  return fmt::format("{}: this run may take up to about {:.0f} hours of host time ({} passes over {:.3g} "
+                     "training samples an iteration, {} iterations)",
+                     sc.file, s / 3600, max_passes(sc), training_samples(*sc.workload), *sc.stop.max_iterations);
 }
 
 void check_footprint(const Scenario& sc) {

@@ -1,6 +1,7 @@
 // geosim command line: run scenarios, validate input files, list what is available, probe platforms.
 #include "sim/bench.hpp"
 #include "sim/engine.hpp"
+#include "sim/footprint.hpp"
 #include "sim/input.hpp"
 #include "sim/probe.hpp"
 #include "sim/runner.hpp"
@@ -37,12 +38,19 @@ std::vector<std::string> take_simgrid_args(int argc, char** argv, std::vector<st
   return simgrid;
 }
 
+/// A run that may take hours is legitimate (an overnight job), but worth a line before it starts.
+void warn_of_long_run(const Scenario& sc) {
+  if (std::string w = work_warning(sc); !w.empty())
+    std::cerr << "geosim: warning: " << w << "\n";
+}
+
 /// A file is a scenario when it names a strategy, a platform when it lists sites. Overrides (--set) apply
 /// to scenarios, as `run` applies them.
 int validate_file(const std::string& file, const std::vector<std::string>& overrides) {
   json doc = load_json_file(file);
   if (doc.is_object() && doc.contains("strategy")) {
     Scenario sc = load_scenario(file, overrides);
+    warn_of_long_run(sc);
     std::vector<std::string> labels;
     for (const auto& e : sc.strategies)
       labels.push_back(e.label);
@@ -194,6 +202,7 @@ int main(int argc, char** argv) {
   try {
     if (*run) {
       Scenario sc = load_scenario(scenario_file, overrides, seed);
+      warn_of_long_run(sc);
       check_simgrid_args(sc.network, simgrid_args);
       if (!only.empty())
         keep_strategies(sc, only);

@@ -108,6 +108,9 @@ StrategyEntry parse_strategy(Field f, const Scenario& sc) {
   if (!is_safe_name(e.label)) // it names the strategy's results folder
     f.at("label").fail(kSafeName);
   e.strategy = it->second.make(f, sc);
+  // Read from the raw object (the strategy has validated it), for the footprint's work estimate.
+  if (f.raw().contains("local_epochs") && f.raw()["local_epochs"].is_number())
+    e.passes_per_iteration = f.raw()["local_epochs"].get<double>();
   f.finish();
   return e;
 }

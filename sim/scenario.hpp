@@ -41,6 +41,7 @@ struct StrategyEntry {
   std::string name;  ///< registered strategy name
   std::string label; ///< unique within the scenario; results go to <out>/<label>/
   std::shared_ptr<Strategy> strategy;
+  double passes_per_iteration = 1; ///< its local_epochs, if it has one (for the work estimate)
 };
 
 struct Scenario {

@@ -200,3 +200,14 @@ TEST_CASE("a run too large for the machine's memory is refused at validation, sa
   CHECK(m.status == 2);
   CHECK_THAT(m.err, Contains("fedavg-small.json: workload: expected a run that fits"));
 }
+
+TEST_CASE("a run that may take hours of host time is announced in one line, and still runs", "[input]") {
+  // 100,000 epochs over 600 samples in each of 100,000 rounds: about 90 hours at 2 Gflop/s.
+  auto r = run_geosim("validate " + data("fedavg-small.json") +
+                      " --set strategy.local_epochs=100000 --set stop.max_iterations=100000");
+  CHECK(r.status == 0);
+  CHECK_THAT(r.err, Contains("geosim: warning: tests/data/fedavg-small.json: this run may take up to about"));
+  CHECK_THAT(r.err, Contains("hours of host time (100000 passes over 600 training samples an iteration"));
+  CHECK(lines(r.err) == 1);
+  CHECK(run_geosim("validate " + data("fedavg-small.json")).err.empty());
+}
