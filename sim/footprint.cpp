@@ -63,6 +63,13 @@ double flops_per_sample(const WorkloadSpec& w) {
   return 6 * parameters(w);
 }
 
+double max_passes(const Scenario& sc) {
+  double passes = 0;
+  for (const auto& e : sc.strategies)
+    passes = std::max(passes, e.passes_per_iteration);
+  return passes;
+}
+
 std::string gib(double bytes) { return fmt::format("{:.1f} GiB", bytes / (1024.0 * 1024 * 1024)); }
 
 } // namespace
@@ -84,17 +91,6 @@ Footprint estimate_footprint(const Scenario& sc) {
 double physical_memory_bytes() {
   return static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGE_SIZE));
 }
-
-namespace {
-
-double max_passes(const Scenario& sc) {
-  double passes = 0;
-  for (const auto& e : sc.strategies)
-    passes = std::max(passes, e.passes_per_iteration);
-  return passes;
-}
-
-} // namespace
 
 double estimate_host_seconds(const Scenario& sc) {
   if (!sc.workload || !sc.stop.max_iterations)

@@ -19,8 +19,8 @@ Footprint estimate_footprint(const Scenario& sc);
 
 /// An upper bound on the host time a run's training may take, in seconds (0 when the run has no
 /// iteration bound or no workload): for the busiest strategy, its passes over all training samples per
-/// iteration times max_iterations, at the stand-in model's own flops per sample, at 2 Gflop/s (what
-/// `geosim bench` measures for sparse and small dense updates on this class of machine).
+/// iteration times max_iterations, at the stand-in model's own flops per sample, at 2 Gflop/s (a little
+/// under the 2.5 Gflop/s the MF workload's pass reaches on the 2-core CI machine).
 double estimate_host_seconds(const Scenario& sc);
 
 /// "" or a one-line warning for a run that may take more than an hour of host time.
