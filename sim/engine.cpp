@@ -111,7 +111,7 @@ std::vector<std::string> blocked_actors(const Transport& transport) {
       continue;
     auto it = transport.receiving().find(a->get_pid());
     out.push_back(fmt::format("{}@{} ({})", a->get_name(), a->get_host()->get_name(),
-                              it != transport.receiving().end() ? "waits on mailbox " + it->second
+                              it != transport.receiving().end() ? "waits on mailbox " + *it->second
                                                                 : "waits on a transfer or an actor"));
   }
   return out;
@@ -138,7 +138,7 @@ bool all_wait_for_nothing(const Transport& transport) {
     if (a->get_pid() == self || transport.is_reader(a->get_pid()))
       continue;
     auto it = transport.receiving().find(a->get_pid());
-    if (it == transport.receiving().end() || simgrid::s4u::Mailbox::by_name(it->second)->ready())
+    if (it == transport.receiving().end() || simgrid::s4u::Mailbox::by_name(*it->second)->ready())
       return false;
   }
   return true;

@@ -75,7 +75,7 @@ sg4::Mailbox* Transport::connection(const Endpoint& to, const sg4::Host* from, c
 
 EnvelopePtr Transport::recv(const std::string& mailbox) {
   long pid = sg4::this_actor::get_pid();
-  receiving_[pid] = mailbox;
+  receiving_[pid] = &mailbox;
   EnvelopePtr env(sg4::Mailbox::by_name(mailbox)->get<Envelope>());
   receiving_.erase(pid);
   return env;

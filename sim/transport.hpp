@@ -19,6 +19,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace geosim {
@@ -82,8 +83,9 @@ public:
   }
   /// Blocking receive: the next message to have arrived at this mailbox, from any sender.
   EnvelopePtr recv(const std::string& mailbox);
-  /// The mailbox each actor now blocked in recv() waits on, by actor id (for the deadlock report).
-  const std::map<long, std::string>& receiving() const { return receiving_; }
+  /// The mailbox each actor now blocked in recv() waits on, by actor id (for the deadlock report). The
+  /// names are the callers' own strings, alive while they wait: recv() stays free of copies.
+  const std::unordered_map<long, const std::string*>& receiving() const { return receiving_; }
   /// Messages sent that have not yet arrived at their receiver's host.
   long long traveling() const { return traveling_; }
   /// Whether an actor is one of the connections' readers (which only hand messages on).
@@ -115,7 +117,7 @@ private:
   TrafficCounters counters_;
   std::map<std::pair<const simgrid::s4u::Host*, const simgrid::s4u::Host*>, std::vector<std::string>> routes_;
   std::set<std::string> opened_; ///< connections that have a reader
-  std::map<long, std::string> receiving_;
+  std::unordered_map<long, const std::string*> receiving_;
   long long traveling_ = 0;
   std::set<long> readers_;
 };

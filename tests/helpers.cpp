@@ -1,5 +1,6 @@
 #include "tests/helpers.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -44,6 +45,10 @@ CommandResult run_geosim(const std::string& args, const std::string& wrapper) {
   r.out = read_text(dir / "out");
   r.err = read_text(dir / "err");
   return r;
+}
+
+std::size_t line_count(const std::string& text) {
+  return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
 }
 
 std::string data(const std::string& name) { return "tests/data/" + name; }

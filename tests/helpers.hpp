@@ -27,6 +27,9 @@ std::string write_text(const std::filesystem::path& path, const std::string& tex
 nlohmann::json read_json(const std::filesystem::path& path);
 std::string read_text(const std::filesystem::path& path);
 
+/// How many lines a command wrote (an error is one line).
+std::size_t line_count(const std::string& text);
+
 /// Path of a file under tests/data.
 std::string data(const std::string& name);
 

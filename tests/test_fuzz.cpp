@@ -109,10 +109,6 @@ const char* const kLimits = "timeout 30"; // AddressSanitizer reserves terabytes
 const char* const kLimits = "ulimit -v 4000000; timeout 10";
 #endif
 
-std::size_t lines(const std::string& text) {
-  return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
-}
-
 } // namespace
 
 TEST_CASE("fuzzed scenarios and platforms keep the exit contract", "[fuzz]") {
@@ -134,7 +130,7 @@ TEST_CASE("fuzzed scenarios and platforms keep the exit contract", "[fuzz]") {
     INFO("validate: " << v.status << " " << v.err);
     REQUIRE((v.status == 0 || v.status == 2));
     if (v.status == 2) {
-      CHECK(lines(v.err) == 1);
+      CHECK(line_count(v.err) == 1);
       continue;
     }
     ++validated;
@@ -145,7 +141,7 @@ TEST_CASE("fuzzed scenarios and platforms keep the exit contract", "[fuzz]") {
     INFO("run: " << r.status << " " << r.err);
     CHECK((r.status == 0 || r.status == 1 || r.status == 2 || r.status == 124));
     if (r.status == 2)
-      CHECK(lines(r.err) == 1);
+      CHECK(line_count(r.err) == 1);
     std::vector<std::string> beside;
     for (const auto& e : fs::directory_iterator(dir))
       if (e.path().filename().string().rfind("out.", 0) == 0)

@@ -18,10 +18,6 @@ namespace {
 
 const std::string kWaits = " --set 'strategy.waits=[{\"host\": \"b-w0\", \"mailbox\": \"nobody\"}]'";
 
-std::size_t lines(const std::string& text) {
-  return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
-}
-
 /// Anything the run left beside its output folder (a staging folder, a lock).
 std::vector<std::string> leftovers(const fs::path& out) {
   std::vector<std::string> found;
@@ -41,7 +37,7 @@ TEST_CASE("a deadlocked run fails in one line naming the blocked actors, and wri
   CHECK(r.status == 1);
   CHECK_THAT(r.err, Contains("traffic: deadlock at simulated time 10.05 s: 1 actor(s) wait forever: "
                              "waiter@b-w0 (waits on mailbox nobody); no results written"));
-  CHECK(lines(r.err) == 1);
+  CHECK(line_count(r.err) == 1);
   CHECK_FALSE(fs::exists(out));
   CHECK(leftovers(out).empty());
 }
@@ -106,7 +102,7 @@ TEST_CASE("flags SimGrid would refuse are input errors before anything runs", "[
     INFO(args << "\n" << r.err);
     CHECK(r.status == 2);
     CHECK_THAT(r.err, Contains("expected flags SimGrid accepts"));
-    CHECK(lines(r.err) == 1);
+    CHECK(line_count(r.err) == 1);
   }
   CHECK_FALSE(fs::exists(out));
 }
@@ -193,7 +189,7 @@ TEST_CASE("a run too large for the machine's memory is refused at validation, sa
   CHECK(r.status == 2);
   CHECK_THAT(r.err, Contains("mf-iterstore.json: workload: expected a run that fits in 80% of this machine's memory"));
   CHECK_THAT(r.err, Contains("got one that needs about"));
-  CHECK(lines(r.err) == 1);
+  CHECK(line_count(r.err) == 1);
   // A million features for ten million samples: 160 TB of data set.
   auto m = run_geosim("validate " + data("fedavg-small.json") +
                       " --set workload.dataset.dims=1000000 --set workload.dataset.samples=10000000");
@@ -208,6 +204,6 @@ TEST_CASE("a run that may take hours of host time is announced in one line, and 
   CHECK(r.status == 0);
   CHECK_THAT(r.err, Contains("geosim: warning: tests/data/fedavg-small.json: this run may take up to about"));
   CHECK_THAT(r.err, Contains("hours of host time (100000 passes over 600 training samples an iteration"));
-  CHECK(lines(r.err) == 1);
+  CHECK(line_count(r.err) == 1);
   CHECK(run_geosim("validate " + data("fedavg-small.json")).err.empty());
 }
