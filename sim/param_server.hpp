@@ -120,6 +120,8 @@ public:
   /// Complete clocks per shard: every local worker has pushed that many.
   long long shard_clock(std::size_t k) const { return shard_clock_.at(k); }
   std::size_t workers() const { return workers_.size(); }
+  /// The shared keys shard k holds, ascending (local parameters belong to no shard).
+  const std::vector<std::int64_t>& shard_keys(std::size_t k) const { return shard_keys_.at(k); }
   /// Copies the workers' local parameters (which never leave them) into `m`, for evaluation only: the
   /// observer reads what no protocol message carries.
   void fill_local(Model& m) const;

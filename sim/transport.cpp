@@ -37,16 +37,6 @@ void Transport::account(const sg4::Host* from, const sg4::Host* to, double bytes
     counters_.by_link[name] += bytes;
 }
 
-double Transport::bottleneck_Bps(const sg4::Host* from, const sg4::Host* to) const {
-  std::vector<sg4::Link*> links;
-  double latency = 0;
-  from->route_to(to, links, &latency);
-  double bw = std::numeric_limits<double>::infinity();
-  for (const auto* l : links)
-    bw = std::min(bw, l->get_bandwidth());
-  return bw;
-}
-
 sg4::Mailbox* Transport::connection(const Endpoint& to, const sg4::Host* from, const std::string& channel) {
   std::string name = to.mailbox + "<" + from->get_name() + (channel.empty() ? "" : "#" + channel);
   sg4::Mailbox* mbox = sg4::Mailbox::by_name(name);

@@ -91,9 +91,6 @@ public:
   /// Whether an actor is one of the connections' readers (which only hand messages on).
   bool is_reader(long pid) const { return readers_.count(pid) > 0; }
 
-  /// The narrowest nominal bandwidth on the route between two hosts (bytes/s).
-  double bottleneck_Bps(const simgrid::s4u::Host* from, const simgrid::s4u::Host* to) const;
-
   const TrafficCounters& counters() const { return counters_; }
   const Platform& platform() const { return platform_; }
 

@@ -102,11 +102,10 @@ struct DataCenter : ShardHooks {
   Gaia* gaia = nullptr;
   int index = 0, site = 0;
   std::unique_ptr<PsJob> job;
-  Eigen::VectorXd accum;                             ///< local changes not yet sent, per key
-  std::vector<char> is_dirty;                        ///< accum != 0
-  std::vector<std::vector<std::int64_t>> dirty;      ///< per shard: keys with a change to consider
-  std::vector<std::vector<std::int64_t>> shard_keys; ///< per shard: the shared keys it owns, ascending
-  std::vector<int> barred;                           ///< per key: barriers announced, values not arrived
+  Eigen::VectorXd accum;                        ///< local changes not yet sent, per key
+  std::vector<char> is_dirty;                   ///< accum != 0
+  std::vector<std::vector<std::int64_t>> dirty; ///< per shard: keys with a change to consider
+  std::vector<int> barred;                      ///< per key: barriers announced, values not arrived
   std::vector<std::map<std::pair<int, std::size_t>, ClockSequence>> mirrors; ///< per shard, per sender
   std::vector<std::map<MessageId, std::vector<std::int64_t>>> announced;     ///< per shard: barriers waiting
   std::vector<std::set<MessageId>> applied;                                  ///< per shard
@@ -166,7 +165,7 @@ public:
     for (auto& dc : dcs_)
       for (std::size_t k = 0; k < dc.mirrors.size(); ++k)
         for (const auto& other : dcs_)
-          for (std::size_t j = 0; other.index != dc.index && j < other.shard_keys.size(); ++j)
+          for (std::size_t j = 0; other.index != dc.index && j < other.job->shard_map().shards; ++j)
             dc.mirrors[k][{other.index, j}] = {};
     record_config();
     for (auto& dc : dcs_)
@@ -181,7 +180,7 @@ public:
   /// Evaluates a data center's replica once it holds its own clock c and all mirror messages up to c.
   void advance_replica(DataCenter& dc) {
     long long c = std::numeric_limits<long long>::max();
-    for (std::size_t k = 0; k < dc.shard_keys.size(); ++k)
+    for (std::size_t k = 0; k < dc.job->shard_map().shards; ++k)
       c = std::min({c, dc.job->shard_clock(k), dc.mirror_clock(k)});
     if (c <= dc.replica_clock || stopped_)
       return;
@@ -212,9 +211,6 @@ private:
     dc.is_dirty.assign(static_cast<std::size_t>(size), 0);
     dc.barred.assign(static_cast<std::size_t>(size), 0);
     dc.dirty.resize(n);
-    dc.shard_keys.assign(n, {});
-    for (auto i = static_cast<Eigen::Index>(dc.job->model().local_size()); i < size; ++i)
-      dc.shard_keys[dc.job->shard_map().shard_of(i)].push_back(i);
     dc.mirrors.resize(n);
     dc.announced.resize(n);
     dc.applied.resize(n);
@@ -335,7 +331,7 @@ DataCenter::Significant DataCenter::filter(std::size_t k, long long clock) {
   // The list costs an index beside each value; once it is no smaller than the dense table, send the table
   // (every key's accumulated change, significant or not) and start every accumulator afresh.
   double vb = job->model().value_bytes;
-  const auto& all = shard_keys[k];
+  const auto& all = job->shard_keys(k);
   if (!sig.keys.empty() &&
       static_cast<double>(sig.keys.size()) * (kIndexBytes + vb) >= static_cast<double>(all.size()) * vb) {
     std::vector<double> changes(all.size());
@@ -382,7 +378,7 @@ void DataCenter::mirror(std::size_t k, long long clock, const Significant& sig, 
     bool barrier =
         !u.keys.empty() && (cfg.barrier == BarrierMode::always || (cfg.barrier == BarrierMode::automatic && behind));
     if (barrier) {
-      Barrier b{index, k, clock, u.keys, static_cast<double>(shard_keys[k].size())};
+      Barrier b{index, k, clock, u.keys, static_cast<double>(job->shard_keys(k).size())};
       ctx.transport.post(to, "barrier", std::move(b), "control"); // overtakes the bulk updates
       gaia->stats().barriers++;
     }
