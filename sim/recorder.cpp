@@ -76,7 +76,7 @@ static std::string absolute_path(const std::string& file) {
   return ec ? fs::absolute(file).lexically_normal().string() : p.string();
 }
 
-json Recorder::summary(double sim_time) const {
+json Recorder::summary(double sim_time, const NetworkSpec& applied, bool time_limit_hit) const {
   const auto& c = transport_.counters();
   const auto& sites = scenario_.platform.sites;
   json pairs = json::object();
@@ -94,8 +94,8 @@ json Recorder::summary(double sim_time) const {
       {"strategy", entry_.name},
       {"label", entry_.label},
       {"seed", scenario_.seed},
-      {"network_model", scenario_.network.model},
-      {"tcp_window_bytes", scenario_.network.tcp_window_bytes},
+      {"network_model", applied.model},
+      {"tcp_window_bytes", applied.tcp_window_bytes},
       {"scale_model", scenario_.scale_model},
       {"wan_bandwidth_mbps", opt_num(scenario_.network.wan_bandwidth_mbps)},
       {"wan_bandwidth_scale", scenario_.network.wan_bandwidth_scale},
@@ -105,7 +105,8 @@ json Recorder::summary(double sim_time) const {
         {"max_sim_time_s", opt_num(s.max_sim_time_s)},
         {"max_iterations", s.max_iterations ? json(*s.max_iterations) : json(nullptr)},
         {"converged_clocks", s.converged_clocks ? json(*s.converged_clocks) : json(nullptr)},
-        {"converged_change", s.converged_clocks ? json(s.converged_change) : json(nullptr)}}},
+        {"converged_change", s.converged_clocks ? json(s.converged_change) : json(nullptr)},
+        {"time_limit_hit", time_limit_hit}}},
       {"reached_target", time_to_target_.has_value()},
       {"time_to_target_s", opt_num(time_to_target_)},
       {"sim_time_s", sim_time},

@@ -38,7 +38,9 @@ public:
   /// Share of the stop condition's budget used so far (for the progress line), in [0, 1].
   double progress(double now) const;
 
-  json summary(double sim_time) const;
+  /// The run's summary.json. `applied` is the network as SimGrid applied it (the user's --cfg flags may
+  /// override the scenario's); `time_limit_hit` whether the engine stopped the run at max_sim_time_s.
+  json summary(double sim_time, const NetworkSpec& applied, bool time_limit_hit) const;
   std::string convergence_csv() const;
   /// The significance profile in details (parameter-server runs) as a tidy CSV; empty without one.
   std::string significance_csv() const;

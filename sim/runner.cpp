@@ -104,11 +104,7 @@ int run_strategy(const Scenario& sc, const StrategyEntry& entry, const RunOption
     throw std::runtime_error(end->deadlock + "; no results written");
 
   double sim_time = sg4::Engine::get_clock();
-  json summary = recorder.summary(sim_time);
-  NetworkSpec applied = effective_network(sc.network);
-  summary["network_model"] = applied.model;
-  summary["tcp_window_bytes"] = applied.tcp_window_bytes;
-  summary["stop"]["time_limit_hit"] = end->time_limit_hit;
+  json summary = recorder.summary(sim_time, effective_network(sc.network), end->time_limit_hit);
   fs::path dir = fs::path(out) / entry.label;
   write_file_atomic((dir / "convergence.csv").string(), recorder.convergence_csv());
   if (std::string sig = recorder.significance_csv(); !sig.empty())
