@@ -143,6 +143,8 @@ void check_rates(const PlatformSpec& p, const std::string& file) {
     check(fmt::format("the WAN link {}-{}", p.sites[pair.first].name, p.sites[pair.second].name), link.bandwidth_Bps);
   for (const auto& [site, link] : p.uplinks)
     check(fmt::format("the uplink of {}", p.sites[site].name), link.bandwidth_Bps);
+  for (const auto& site : p.sites)
+    check(fmt::format("the LAN of {}", site.name), site.lan_bandwidth_bps);
 }
 
 /// A 1/k scale model of a job runs on a platform k times slower (compute and bandwidth, not latency):

@@ -114,6 +114,13 @@ TEST_CASE("bad scenarios and platforms are rejected naming file and field with e
     expect_rejected(replace(kScenario, "\"platform\"", "\"network\": {\"wan_bandwidth_scale\": 1e-320}, \"platform\""),
                     kPlatform, "scenario.json", "network: expected links of at least 1e-06 Mb/s");
   }
+  SECTION("a LAN slower than 1 bit/s once the scale model applies") {
+    expect_rejected(replace(kScenario, "\"platform\"", "\"scale_model\": 1e300, \"platform\""),
+                    replace(replace(replace(kPlatform, "\"bandwidth_mbps\": 100,", "\"bandwidth_mbps\": 1e300,"),
+                                    "\"bandwidth_mbps\": 100,", "\"bandwidth_mbps\": 1e300,"),
+                            "\"bandwidth_mbps\": 100,", "\"bandwidth_mbps\": 1e300,"),
+                    "scenario.json", "got the LAN of a at");
+  }
   SECTION("a site named like geosim's WAN zone") {
     expect_rejected(kScenario, replace(kPlatform, "{\"name\": \"c\"}", "{\"name\": \"wan\"}"), "platform.json",
                     "sites[2].name: expected a site name whose SimGrid names");
