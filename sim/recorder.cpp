@@ -12,8 +12,9 @@
 
 namespace geosim {
 
-Recorder::Recorder(const Scenario& scenario, const StrategyEntry& entry, const Transport& transport)
-    : scenario_(scenario), entry_(entry), transport_(transport) {}
+Recorder::Recorder(const Scenario& scenario, const StrategyEntry& entry, const Transport& transport,
+                   const ComputeLedger& compute)
+    : scenario_(scenario), entry_(entry), transport_(transport), compute_(compute) {}
 
 bool Recorder::target_met(double loss, double accuracy) const {
   const StopSpec& s = scenario_.stop;
@@ -25,7 +26,7 @@ bool Recorder::target_met(double loss, double accuracy) const {
 void Recorder::sample(const std::string& site, long long iteration, double loss, double accuracy) {
   double now = simgrid::s4u::Engine::get_clock();
   const auto& c = transport_.counters();
-  samples_.push_back({now, site, iteration, loss, accuracy, c.wan_bytes, c.lan_bytes});
+  samples_.push_back({now, site, iteration, loss, accuracy, c.wan_bytes, c.lan_bytes, compute_.core_seconds()});
   if (site != "global")
     return;
   last_global_ = samples_.back();
@@ -121,16 +122,18 @@ json Recorder::summary(double sim_time, const NetworkSpec& applied, bool time_li
         {"messages", c.messages},
         {"by_site_pair", pairs},
         {"by_link", c.by_link}}},
+      {"compute", compute_.summary()},
       {"details", details_},
   };
   return out;
 }
 
 std::string Recorder::convergence_csv() const {
-  std::string out = "sim_time,strategy,site,iteration,loss,accuracy,wan_bytes,lan_bytes\n";
+  std::string out = "sim_time,strategy,site,iteration,loss,accuracy,wan_bytes,lan_bytes,compute_core_s\n";
   for (const auto& s : samples_)
-    out += fmt::format("{},{},{},{},{},{},{},{}\n", fmt_num(s.sim_time), entry_.label, s.site, s.iteration,
-                       fmt_num(s.loss), fmt_num(s.accuracy), fmt_num(s.wan_bytes), fmt_num(s.lan_bytes));
+    out += fmt::format("{},{},{},{},{},{},{},{},{}\n", fmt_num(s.sim_time), entry_.label, s.site, s.iteration,
+                       fmt_num(s.loss), fmt_num(s.accuracy), fmt_num(s.wan_bytes), fmt_num(s.lan_bytes),
+                       fmt_num(s.compute_core_s));
   return out;
 }
 

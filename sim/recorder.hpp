@@ -1,6 +1,7 @@
 #pragma once
 // Recorder: convergence samples against simulated time, iterations and cumulative bytes, the stop
 // condition, and the summary of one strategy's run.
+#include "sim/compute.hpp"
 #include "sim/input.hpp"
 #include "sim/scenario.hpp"
 #include "sim/transport.hpp"
@@ -19,11 +20,13 @@ struct Sample {
   double accuracy;
   double wan_bytes;
   double lan_bytes;
+  double compute_core_s; ///< core-seconds charged so far (sim/compute.hpp)
 };
 
 class Recorder {
 public:
-  Recorder(const Scenario& scenario, const StrategyEntry& entry, const Transport& transport);
+  Recorder(const Scenario& scenario, const StrategyEntry& entry, const Transport& transport,
+           const ComputeLedger& compute);
 
   /// Records a convergence sample at the current simulated time. Global samples drive the stop condition.
   void sample(const std::string& site, long long iteration, double loss, double accuracy);
@@ -52,6 +55,7 @@ private:
   const Scenario& scenario_;
   const StrategyEntry& entry_;
   const Transport& transport_;
+  const ComputeLedger& compute_;
   std::vector<Sample> samples_;
   std::optional<double> time_to_target_;
   std::optional<Sample> last_global_;

@@ -88,7 +88,8 @@ int run_strategy(const Scenario& sc, const StrategyEntry& entry, const RunOption
   auto engine = start_engine(sc.network, o.simgrid_args);
   Platform platform = build_platform(sc.platform);
   Transport transport(platform);
-  Recorder recorder(sc, entry, transport);
+  ComputeLedger compute(platform);
+  Recorder recorder(sc, entry, transport, compute);
   std::optional<Workload> workload;
   if (sc.workload)
     workload.emplace(*sc.workload, platform.site_count(), static_cast<std::uint64_t>(sc.seed));

@@ -1,5 +1,6 @@
 #include "sim/training.hpp"
 
+#include "sim/compute.hpp"
 #include "sim/scenario.hpp"
 
 #include <simgrid/s4u.hpp>
@@ -16,6 +17,8 @@ void charge_flops(double flops) {
   sg4::Host* host = sg4::this_actor::get_host();
   // thread_execute's amount is per thread: each core gets its share, so time = flops / (speed x cores).
   int cores = host->get_core_count();
+  if (ComputeLedger* ledger = ComputeLedger::of(host))
+    ledger->charge(host, flops);
   sg4::this_actor::thread_execute(host, flops / cores, cores);
 }
 

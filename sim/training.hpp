@@ -15,7 +15,8 @@ inline Rng site_rng(long long seed, int site) {
   return Rng(static_cast<std::uint64_t>(seed) * 7919 + static_cast<std::uint64_t>(site));
 }
 
-/// Charges `flops` to the calling actor's host, spread over all its cores.
+/// Charges `flops` to the calling actor's host, spread over all its cores, and books them in the run's
+/// compute ledger (sim/compute.hpp).
 void charge_flops(double flops);
 
 /// E epochs of minibatch SGD over `data` (batch 0 = the whole set, one step per epoch), shuffled with
