@@ -106,7 +106,7 @@ int list(const std::string& what) {
                  "             test_samples, classes\n"
                  "partitions (workload.partition.kind): iid (sizes equal|power_law), label_skew (classes_per_site),\n"
                  "  dirichlet (alpha), natural (synthetic devices); \"sites\": all|dc|edge|[names]\n"
-                 "drift (workload.drift, mixture only): {at_s, site, add_classes|like_site},\n"
+                 "drift (workload.drift, mixture or images): {at_s, site, add_classes|like_site},\n"
                  "  or {trend: {classes, sites, start_s, every_s}}\n";
   }
   return 0;

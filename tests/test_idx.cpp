@@ -100,3 +100,79 @@ TEST_CASE("an images workload reads its files relative to the scenario and deals
   REQUIRE(t.global_test().size() == 2);
   CHECK(t.global_test().y == std::vector<int>{2, 0});
 }
+
+namespace {
+
+/// n 2x2 images whose pixels all hold `first + i` (so a test can tell which file an image came from),
+/// labelled 0, 1, 2, 0, 1, 2, ...
+std::pair<std::string, std::string> marked(std::uint32_t n, int first) {
+  std::string x = header(0x08, {n, 2, 2}), y = header(0x08, {n});
+  for (std::uint32_t i = 0; i < n; ++i) {
+    x += std::string(4, static_cast<char>(first + static_cast<int>(i)));
+    y += static_cast<char>(i % 3);
+  }
+  return {x, y};
+}
+
+bool from_file(const Dataset& d, int first, int last) {
+  for (Eigen::Index j = 0; j < d.X.cols(); ++j) {
+    double v = d.X(0, j) * 255;
+    if (v < first - 0.5 || v > last + 0.5)
+      return false;
+  }
+  return true;
+}
+
+} // namespace
+
+TEST_CASE("images drift: per-site class mixes, a trend that travels, fresh training and test images",
+          "[idx][workload][drift]") {
+  auto dir = temp_dir("idx-drift");
+  auto [x, y] = marked(60, 0);       // training images: pixels 0..59
+  auto [tx, ty] = marked(30, 200);   // test images: pixels 200..229
+  write_text(dir / "x.idx", x);
+  write_text(dir / "y.idx", y);
+  write_text(dir / "tx.idx", tx);
+  write_text(dir / "ty.idx", ty);
+  json doc = json::parse(R"({"dataset": {"kind": "images", "images": "x.idx", "labels": "y.idx",
+    "test_images": "tx.idx", "test_labels": "ty.idx", "classes": 3}, "model": {"kind": "softmax"},
+    "partition": {"kind": "label_skew", "classes_per_site": 1, "sites": "edge"}, "test_fraction": 0.25,
+    "drift": [{"trend": {"classes": [2], "sites": ["c1", "c2"], "start_s": 100, "every_s": 50}}]})");
+  Field f((dir / "scenario.json").string(), "workload", doc);
+  PlatformSpec p = load_platform_spec("tests/data/hub-3.json");
+  Workload w(parse_workload(f, p), 4, 7);
+  int c1 = p.site_index("c1"), c2 = p.site_index("c2"), c3 = p.site_index("c3");
+  auto hist = [&](int s, double t, bool test) {
+    const SiteData& d = w.site(s, t);
+    return (test ? d.test : d.train).class_histogram();
+  };
+  // Label skew, round robin: c1 sees class 0, c2 class 1, c3 class 2, 20 images each.
+  CHECK(hist(c1, 0, false) == std::vector<double>{15, 0, 0});
+  CHECK(hist(c1, 0, true) == std::vector<double>{5, 0, 0});
+  CHECK(hist(c2, 0, false) == std::vector<double>{0, 15, 0});
+  CHECK(hist(c3, 0, false) == std::vector<double>{0, 0, 15});
+  CHECK(w.site(c2, 99).class_share == std::vector<double>{0, 1, 0});
+
+  // At 100 s the trend reaches c1: half of its data becomes class 2, drawn afresh, as many images as
+  // before; its training images still come from the training file, its test images from the test file.
+  const SiteData& d1 = w.site(c1, 100);
+  CHECK(d1.class_share == std::vector<double>{0.5, 0, 0.5});
+  CHECK(d1.train.size() == 15);
+  CHECK(d1.test.size() == 5);
+  auto h = d1.train.class_histogram();
+  CHECK(h[0] > 0);
+  CHECK(h[1] == 0);
+  CHECK(h[2] > 0);
+  CHECK(from_file(d1.train, 0, 59));
+  CHECK(from_file(d1.test, 200, 229));
+  // c2 follows 50 s later; c3 never drifts.
+  CHECK(w.site(c2, 120).class_share == std::vector<double>{0, 1, 0});
+  CHECK(w.site(c2, 150).class_share == std::vector<double>{0, 0.5, 0.5});
+  CHECK(w.site(c3, 500).class_share == std::vector<double>{0, 0, 1});
+
+  // The same seed draws the same images.
+  Field g((dir / "scenario.json").string(), "workload", doc);
+  Workload again(parse_workload(g, p), 4, 7);
+  CHECK(again.site(c1, 100).train.X == w.site(c1, 100).train.X);
+  CHECK(again.site(c1, 100).test.y == w.site(c1, 100).test.y);
+}

@@ -261,8 +261,8 @@ WorkloadSpec parse_workload(Field& f, const PlatformSpec& p) {
     for (int s = 0; s < static_cast<int>(p.sites.size()); ++s)
       w.partition.sites.push_back(s);
   if (auto d = f.maybe("drift")) {
-    if (w.dataset != "mixture")
-      d->fail("no drift (drift schedules need the mixture dataset, which can draw samples of any class)");
+    if (w.dataset != "mixture" && w.dataset != "images")
+      d->fail("no drift (drift schedules need a dataset with classes to draw from: mixture or images)");
     for (Field e : d->elements())
       parse_drift_entry(e, w, p);
     std::stable_sort(w.drift.begin(), w.drift.end(),
@@ -378,13 +378,14 @@ Workload::Workload(const WorkloadSpec& spec, int site_count, std::uint64_t seed)
       device.push_back(r.user);
   }
   auto rows = partition_rows(spec.partition, pool, device, rng);
-  std::vector<int> test_rows;
+  std::vector<int> test_rows, train_rows;
   for (std::size_t k = 0; k < rows.size(); ++k) {
     // The first test_fraction of a site's (shuffled) rows is its test set; the rest it trains on.
     std::shuffle(rows[k].begin(), rows[k].end(), rng);
     std::size_t n_test = static_cast<std::size_t>(spec.test_fraction * static_cast<double>(rows[k].size()));
     SiteData& sd = sites_[static_cast<std::size_t>(spec.partition.sites[k])];
     test_rows.insert(test_rows.end(), rows[k].begin(), rows[k].begin() + static_cast<long>(n_test));
+    train_rows.insert(train_rows.end(), rows[k].begin() + static_cast<long>(n_test), rows[k].end());
     sd.test = pool.subset({rows[k].begin(), rows[k].begin() + static_cast<long>(n_test)});
     sd.train = pool.subset({rows[k].begin() + static_cast<long>(n_test), rows[k].end()});
     if (!pool.is_ratings())
@@ -393,6 +394,37 @@ Workload::Workload(const WorkloadSpec& spec, int site_count, std::uint64_t seed)
   global_test_ = pool.subset(test_rows); // every site's test rows, site by site
   if (spec.dataset == "images" && !spec.images.test_images.empty())
     global_test_ = load_images(spec.images, spec.images.test_images, spec.images.test_labels, spec.images.test_samples);
+  if (spec.dataset == "images" && !spec.drift.empty()) {
+    // A drifting site trains on images of its new mix that some site trains on, and is tested on
+    // images of that mix that no site trains on: Fashion-MNIST's test set when the scenario has one,
+    // else the sites' held-out images.
+    test_bank_.emplace(spec.images.test_images.empty() ? pool.subset(test_rows) : global_test_);
+    train_bank_.emplace(pool.subset(train_rows));
+  }
+}
+
+ClassBank::ClassBank(Dataset data) : data_(std::move(data)), rows_(static_cast<std::size_t>(data_.classes)) {
+  for (std::size_t i = 0; i < data_.y.size(); ++i)
+    rows_[static_cast<std::size_t>(data_.y[i])].push_back(static_cast<int>(i));
+}
+
+Dataset ClassBank::draw(int n, std::vector<double> share, Rng& rng) const {
+  for (std::size_t c = 0; c < share.size(); ++c)
+    if (rows_[c].empty())
+      share[c] = 0;
+  std::vector<int> count(share.size(), 0);
+  std::discrete_distribution<std::size_t> pick(share.begin(), share.end());
+  for (int i = 0; i < n; ++i)
+    count[pick(rng)]++;
+  std::vector<int> rows;
+  for (std::size_t c = 0; c < share.size(); ++c) {
+    std::vector<int> order = rows_[c];
+    std::shuffle(order.begin(), order.end(), rng);
+    for (int i = 0; i < count[c]; ++i)
+      rows.push_back(order[static_cast<std::size_t>(i) % order.size()]);
+  }
+  std::shuffle(rows.begin(), rows.end(), rng);
+  return data_.subset(rows);
 }
 
 const SiteData& Workload::site(int s, double now) {
@@ -419,8 +451,13 @@ void Workload::apply_drift(const DriftEvent& e, std::size_t index) {
   // Fresh samples from the new distribution, seeded by the event so runs stay reproducible.
   Rng rng(seed_ ^ (0x9e3779b97f4a7c15ULL * (index + 1)));
   int n_train = static_cast<int>(sd.train.size()), n_test = static_cast<int>(sd.test.size());
-  sd.train = mixture_->sample(n_train, sd.class_share, rng);
-  sd.test = mixture_->sample(n_test, sd.class_share, rng);
+  if (mixture_) {
+    sd.train = mixture_->sample(n_train, sd.class_share, rng);
+    sd.test = mixture_->sample(n_test, sd.class_share, rng);
+  } else {
+    sd.train = train_bank_->draw(n_train, sd.class_share, rng);
+    sd.test = test_bank_->draw(n_test, sd.class_share, rng);
+  }
 }
 
 std::unique_ptr<Model> Workload::make_model(std::uint64_t seed) const {

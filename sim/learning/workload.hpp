@@ -22,7 +22,7 @@ struct PartitionSpec {
   std::vector<int> sites;      ///< platform sites that hold data
 };
 
-/// A change of one site's class distribution at a simulated time (mixture datasets).
+/// A change of one site's class distribution at a simulated time (mixture and image datasets).
 struct DriftEvent {
   double at_s = 0;
   int site = -1;
@@ -72,6 +72,21 @@ struct SiteData {
   std::vector<double> class_share; ///< current class distribution (classification)
 };
 
+/// A fixed set of samples seen by class: where a drifting site of an image workload gets fresh images of
+/// its new class mix (a mixture workload draws them from its generator instead).
+class ClassBank {
+public:
+  explicit ClassBank(Dataset data);
+  /// n samples: a class per sample drawn from `share`, then distinct samples of each class in a random
+  /// order (a class asked for more samples than the bank holds starts over). Classes the bank has no
+  /// sample of are left out of `share`.
+  Dataset draw(int n, std::vector<double> share, Rng& rng) const;
+
+private:
+  Dataset data_;
+  std::vector<std::vector<int>> rows_; ///< per class, positions in data_
+};
+
 class Workload {
 public:
   Workload(const WorkloadSpec& spec, int site_count, std::uint64_t seed);
@@ -93,6 +108,7 @@ private:
   std::vector<SiteData> sites_;
   Dataset global_test_;
   std::optional<MixtureGenerator> mixture_;
+  std::optional<ClassBank> train_bank_, test_bank_; ///< image workloads with drift
   std::size_t next_drift_ = 0;
 };
 
