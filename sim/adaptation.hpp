@@ -18,8 +18,11 @@ public:
   /// The site's accuracy on its current test set at simulated time `now` (samples in time order).
   void observe(int site, double now, double accuracy);
   /// One entry per event: site, drift time, accuracy before, settled level (null if the run ended
-  /// first), adaptation time (null if never back); and the mean over the events that came back.
+  /// first), adaptation time (null if never back); the mean over the events that came back; and that
+  /// mean again for each margin of kMargins (how the figure moves with the definition's one choice).
   json report(const Platform& platform) const;
+
+  static constexpr double kMargins[] = {0.01, 0.02, 0.05, 0.1};
 
 private:
   static constexpr double kSettleFrom = 200, kSettleTo = 300;
@@ -29,6 +32,9 @@ private:
     std::optional<double> before;
     std::vector<std::pair<double, double>> after; ///< (time, accuracy) up to kSettleTo after the event
   };
+  static std::optional<double> settled(const Event& e);
+  static std::optional<double> adaptation(const Event& e, double margin);
+  json mean_over_events(double margin) const;
   std::vector<Event> events_;
   double tolerance_;
 };
