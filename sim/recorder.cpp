@@ -30,8 +30,10 @@ void Recorder::sample(const std::string& site, long long iteration, double loss,
   if (site != "global")
     return;
   last_global_ = samples_.back();
-  if (!time_to_target_ && (target_met(loss, accuracy) || converged(iteration, loss)))
+  if (!time_to_target_ && (target_met(loss, accuracy) || converged(iteration, loss))) {
     time_to_target_ = now;
+    compute_to_target_ = compute_.core_seconds();
+  }
 }
 
 bool Recorder::converged(long long iteration, double loss) {
@@ -122,10 +124,16 @@ json Recorder::summary(double sim_time, const NetworkSpec& applied, bool time_li
         {"messages", c.messages},
         {"by_site_pair", pairs},
         {"by_link", c.by_link}}},
-      {"compute", compute_.summary()},
+      {"compute", compute_summary()},
       {"details", details_},
   };
   return out;
+}
+
+json Recorder::compute_summary() const {
+  json c = compute_.summary();
+  c["core_s_to_target"] = opt_num(compute_to_target_);
+  return c;
 }
 
 std::string Recorder::convergence_csv() const {

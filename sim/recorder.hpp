@@ -49,6 +49,7 @@ public:
   std::string significance_csv() const;
 
 private:
+  json compute_summary() const;
   bool target_met(double loss, double accuracy) const;
   bool converged(long long iteration, double loss);
 
@@ -58,6 +59,7 @@ private:
   const ComputeLedger& compute_;
   std::vector<Sample> samples_;
   std::optional<double> time_to_target_;
+  std::optional<double> compute_to_target_; ///< core-seconds charged when the target was met
   std::optional<Sample> last_global_;
   std::vector<double> global_loss_; ///< by iteration, for the convergence rule
   long long iterations_ = 0;

@@ -4,6 +4,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <sstream>
+#include <vector>
+
 using namespace geosim::test;
 
 namespace {
@@ -63,4 +66,38 @@ TEST_CASE("compute is booked as flops over per-core speed, per site and in total
   CHECK(csv.substr(0, csv.find('\n')).find(",compute_core_s") != std::string::npos);
   std::string last = csv.substr(csv.rfind('\n', csv.size() - 2) + 1);
   CHECK(std::stod(last.substr(last.rfind(',') + 1)) == Approx(core_s).epsilon(1e-9));
+}
+
+TEST_CASE("the compute spent until the target is in the summary", "[compute]") {
+  auto dir = temp_dir("compute-target");
+  write_text(dir / "cores-3.json", kPlatform);
+  write_text(dir / "compute.json", kScenario);
+  auto r = run_geosim("run -q " + (dir / "compute.json").string() + " -o " + (dir / "out").string() +
+                      " --set stop.max_iterations=20 --set stop.target_accuracy=0.6");
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  auto s = read_json(dir / "out" / "isolated" / "summary.json");
+  REQUIRE(s["reached_target"] == true);
+  double to_target = s["compute"]["core_s_to_target"];
+  CHECK(to_target > 0);
+  CHECK(to_target <= s["compute"]["core_s"].get<double>());
+  // It is what convergence.csv says was charged at the first global sample that met the target.
+  std::istringstream csv(read_text(dir / "out" / "isolated" / "convergence.csv"));
+  std::string line;
+  std::getline(csv, line);
+  double at_target = -1;
+  while (at_target < 0 && std::getline(csv, line)) {
+    std::vector<std::string> cell;
+    std::istringstream row(line);
+    for (std::string c; std::getline(row, c, ',');)
+      cell.push_back(c);
+    if (cell[2] == "global" && std::stod(cell[5]) >= 0.6)
+      at_target = std::stod(cell[8]);
+  }
+  CHECK(to_target == Approx(at_target).epsilon(1e-9));
+
+  // Without a target there is no compute to it.
+  auto r2 = run_geosim("run -q " + (dir / "compute.json").string() + " -o " + (dir / "out2").string());
+  REQUIRE(r2.status == 0);
+  CHECK(read_json(dir / "out2" / "isolated" / "summary.json")["compute"]["core_s_to_target"].is_null());
 }

@@ -123,5 +123,7 @@ TEST_CASE("a scenario with several strategies writes a comparison", "[runner]") 
   CHECK(c["strategies"][1]["label"] == "fast");
   CHECK(c["strategies"][1]["wan_bytes"].get<double>() == 0);
   CHECK(c["strategies"][0]["wan_bytes_vs_ref"].get<double>() == 1.0);
+  CHECK(c["strategies"][0]["compute_core_s"].get<double>() == 0); // traffic computes nothing
   CHECK_THAT(read_text(out / "comparison.csv"), Contains("label,strategy,reached_target"));
+  CHECK_THAT(read_text(out / "comparison.csv"), Contains(",compute_core_s,compute_core_s_to_target,"));
 }
