@@ -206,10 +206,12 @@ PlatformSpec load_platform_spec(const std::string& path) { return parse_platform
 
 // ---------------------------------------------------------------------------------------------------------
 // SimGrid construction. Links are full duplex (SimGrid's SPLITDUPLEX), as NICs and WAN circuits are.
-// Each site is a star zone: every host hangs off the site's switch by its own LAN
-// link (latency = half the site's host-to-host latency), and a gateway router joins the WAN. The root
-// zone routes site to site through the gateways over the WAN links, so concurrent flows crossing the same
-// WAN link share its bandwidth.
+// Each site is a zone in which every host hangs off the site's switch by its own LAN link (latency =
+// half the site's host-to-host latency): a host reaches the site's gateway router over its LAN link, and
+// another host of the site over both LAN links. The root zone routes site to site through the gateways
+// over the WAN links, so concurrent flows crossing the same WAN link share its bandwidth.
+// The zones are full zones with every route spelled out, not star zones: ns-3 sees only routes of one
+// link (host to gateway, gateway to gateway) and routes the rest itself, and star zones report none.
 
 namespace {
 
@@ -218,33 +220,43 @@ struct SiteZone {
   simgrid::kernel::routing::NetPoint* gateway;
 };
 
-sg4::Host* add_host(sg4::NetZone* zone, const SiteSpec& site, const HostGroupSpec& group, const std::string& name) {
+/// A host on the site's switch: its LAN link to the gateway (which sits at the switch) and a loopback.
+sg4::Link* add_host(sg4::NetZone* zone, simgrid::kernel::routing::NetPoint* gw, const SiteSpec& site,
+                    const HostGroupSpec& group, const std::string& name, std::vector<sg4::Host*>& hosts) {
   sg4::Host* host = zone->create_host(name, group.speed_flops)->set_core_count(group.cores)->seal();
   sg4::Link* nic = zone->create_split_duplex_link(name + "-lan", site.lan_bandwidth_bps)
                        ->set_latency(site.lan_latency_s / 2)
                        ->seal();
-  zone->add_route(host->get_netpoint(), nullptr, nullptr, nullptr, {{nic, sg4::LinkInRoute::Direction::UP}}, true);
+  zone->add_route(host->get_netpoint(), gw, nullptr, nullptr, {{nic, sg4::LinkInRoute::Direction::UP}}, true);
   sg4::Link* loop = zone->create_link(name + "-loopback", site.loopback_Bps)->set_latency(0)->seal();
   zone->add_route(host->get_netpoint(), host->get_netpoint(), nullptr, nullptr, {sg4::LinkInRoute(loop)}, false);
-  return host;
+  hosts.push_back(host);
+  return nic;
 }
 
 SiteZone build_site(const sg4::NetZone* root, const SiteSpec& site, Platform& out, int index) {
-  sg4::NetZone* zone = sg4::create_star_zone(site.name);
+  sg4::NetZone* zone = sg4::create_full_zone(site.name);
   zone->set_parent(root);
   auto* gw = zone->create_router(site.name + "-gw");
-  // The gateway sits at the switch: reaching it costs a host its LAN link only.
-  zone->add_route(gw, nullptr, nullptr, nullptr, {}, true);
   out.workers.emplace_back();
   out.servers.emplace_back();
+  std::vector<sg4::Host*> hosts;
+  std::vector<sg4::Link*> nics;
   for (int i = 0; i < site.workers.count; ++i)
-    out.workers.back().push_back(add_host(zone, site, site.workers, worker_name(site, i)));
+    nics.push_back(add_host(zone, gw, site, site.workers, worker_name(site, i), out.workers.back()));
   for (int i = 0; i < site.servers.count; ++i)
-    out.servers.back().push_back(add_host(zone, site, site.servers, server_name(site, i)));
-  for (auto* h : out.workers.back())
-    out.site_of[h] = index;
-  for (auto* h : out.servers.back())
-    out.site_of[h] = index;
+    nics.push_back(add_host(zone, gw, site, site.servers, server_name(site, i), out.servers.back()));
+  for (auto* group : {&out.workers.back(), &out.servers.back()})
+    for (auto* h : *group) {
+      hosts.push_back(h);
+      out.site_of[h] = index;
+    }
+  // Host to host inside the site: up the sender's LAN link, down the receiver's.
+  for (std::size_t a = 0; a < hosts.size(); ++a)
+    for (std::size_t b = a + 1; b < hosts.size(); ++b)
+      zone->add_route(hosts[a]->get_netpoint(), hosts[b]->get_netpoint(), nullptr, nullptr,
+                      {{nics[a], sg4::LinkInRoute::Direction::UP}, {nics[b], sg4::LinkInRoute::Direction::DOWN}},
+                      true);
   zone->seal();
   return {zone, gw};
 }
@@ -286,6 +298,8 @@ Platform build_platform(const PlatformSpec& spec) {
                       links, true);
     }
   root->seal();
+  // SimGrid 3.32 fires this only after an XML platform; ns-3 builds its routing tables on it.
+  sg4::Engine::on_platform_created();
   return out;
 }
 
