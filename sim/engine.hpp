@@ -12,6 +12,12 @@
 
 namespace geosim {
 
+/// ns-3 reads its attribute defaults (NS_ATTRIBUTE_DEFAULT) once, while its libraries load, so the
+/// TCP buffers geosim needs under ns-3 (kNs3BufferBytes) must be in the environment before the process
+/// starts. Called first in main: when the command line or a JSON file it names mentions ns-3, this sets
+/// them and re-executes geosim once with the same arguments; otherwise it does nothing.
+void prepare_ns3_environment(int argc, char** argv);
+
 /// Creates the engine; `simgrid_args` are the user's --cfg=... and --log=... flags, applied last so
 /// they override geosim's defaults.
 std::unique_ptr<simgrid::s4u::Engine> start_engine(const NetworkSpec& network,

@@ -131,6 +131,7 @@ void keep_large_blocks_in_heap() {
 } // namespace
 
 int main(int argc, char** argv) {
+  geosim::prepare_ns3_environment(argc, argv);
   keep_large_blocks_in_heap();
   std::vector<std::string> rest;
   std::vector<std::string> simgrid_args = take_simgrid_args(argc, argv, rest);
@@ -168,17 +169,17 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"strategies", "platforms", "models", "workloads"}));
 
   std::string probe_file, probe_model = "CM02";
-  double bulk_bytes = 1e9, window = NetworkSpec{}.tcp_window_bytes;
+  double bulk_bytes = 0, window = NetworkSpec{}.tcp_window_bytes;
   bool probe_as_json = false;
   auto* probe = app.add_subcommand("probe", "simulated iperf: bandwidth and RTT between every pair of sites");
   probe->add_option("platform", probe_file, "platform JSON file")->required();
-  probe->add_option("--network-model", probe_model, "CM02 or LV08 (ns-3 is refused: see docs/network-models.md)")
+  probe->add_option("--network-model", probe_model, "CM02, LV08 or ns-3 (packet-level TCP; see docs/network-models.md)")
       ->check(CLI::IsMember({"CM02", "LV08", "ns-3"}))
       ->capture_default_str();
   probe->add_option("--tcp-window", window, "TCP window in bytes (SimGrid's network/TCP-gamma)")->capture_default_str();
-  probe->add_option("--bytes", bulk_bytes, "size of the bulk transfer per pair")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
+  probe->add_option("--bytes", bulk_bytes,
+                    "size of the bulk transfer per pair (default 1e9; 1e7 under ns-3, which simulates every packet)")
+      ->check(CLI::PositiveNumber);
   probe->add_flag("--json", probe_as_json, "print JSON instead of matrices");
 
   double bench_seconds = 1.0;
@@ -226,9 +227,12 @@ int main(int argc, char** argv) {
     if (*bench)
       return run_bench(bench_seconds);
     if (*probe) {
-      if (probe_model == "ns-3")
-        input_error("--network-model", "", fmt::format("CM02 or LV08 ({})", kNs3Refusal));
       PlatformSpec p = load_platform_spec(probe_file);
+      bool packet_level = probe_model == "ns-3";
+      for (const auto& a : simgrid_args)
+        packet_level = a.rfind("--cfg=network/model:", 0) == 0 ? a == "--cfg=network/model:ns-3" : packet_level;
+      if (bulk_bytes == 0)
+        bulk_bytes = packet_level ? 1e7 : 1e9;
       NetworkSpec net;
       net.model = probe_model;
       net.tcp_window_bytes = window;

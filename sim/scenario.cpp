@@ -58,8 +58,6 @@ NetworkSpec parse_network(Field f) {
   NetworkSpec n;
   if (auto m = f.maybe("model")) {
     n.model = m->choice({"CM02", "LV08", "ns-3"});
-    if (n.model == "ns-3")
-      m->fail(fmt::format("\"CM02\" or \"LV08\" ({})", kNs3Refusal));
   }
   n.tcp_window_bytes =
       f.number_or("tcp_window_bytes", n.tcp_window_bytes, 0, std::numeric_limits<double>::infinity(), true);

@@ -61,9 +61,11 @@ struct Scenario {
   double scale_model = 1;
 };
 
-/// Why geosim refuses the ns-3 network model (one reason, shared by scenarios and probe).
-inline const char* const kNs3Refusal = "SimGrid 3.32's ns-3 binding delivers nothing across a router, and every geosim "
-                                       "site routes through its switch; see docs/network-models.md";
+/// The TCP send and receive buffers of every ns-3 socket (1 GiB, the largest window TCP's window
+/// scaling allows): SimGrid 3.32 closes a receiver's socket too early when a message outgrows them, and
+/// ns-3 3.37 itself crashes with buffers of a few MiB, so under ns-3 no window limit is modelled and a
+/// message may be at most this large (docs/network-models.md).
+inline constexpr double kNs3BufferBytes = 1073741824;
 
 /// Applies "--set a.b.0.c=value" overrides to a raw scenario document. The value is parsed as JSON when
 /// it is valid JSON, otherwise taken as a string.

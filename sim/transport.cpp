@@ -1,15 +1,32 @@
 #include "sim/transport.hpp"
 
+#include "sim/scenario.hpp"
+
+#include <fmt/format.h>
+#include <xbt/config.hpp>
+
 #include <algorithm>
 #include <limits>
+#include <stdexcept>
 
 namespace sg4 = simgrid::s4u;
 
 namespace geosim {
 
-Transport::Transport(const Platform& platform) : platform_(platform) {
+Transport::Transport(const Platform& platform)
+    : platform_(platform), packet_level_(simgrid::config::get_value<std::string>("network/model") == "ns-3") {
   int n = platform.site_count();
   counters_.by_site_pair.assign(n, std::vector<double>(n, 0.0));
+}
+
+double Transport::simulated_size(const sg4::Host* from, const sg4::Host* to, double bytes) const {
+  if (!packet_level_ || from == to)
+    return bytes;
+  if (bytes > kNs3BufferBytes)
+    throw std::runtime_error(fmt::format("a message of {:.0f} bytes from {} to {} is larger than the TCP buffers "
+                                         "geosim gives ns-3 ({:.0f} bytes); use CM02 or LV08 for it",
+                                         bytes, from->get_name(), to->get_name(), kNs3BufferBytes));
+  return std::max(bytes, 1.0);
 }
 
 void Transport::account(const sg4::Host* from, const sg4::Host* to, double bytes) {

@@ -103,14 +103,18 @@ private:
     env->body = std::move(payload);
     account(env->from, to.host, env->bytes);
     ++traveling_;
-    double bytes = env->bytes;
+    double bytes = simulated_size(env->from, to.host, env->bytes);
     return std::make_tuple(connection(to, env->from, channel), std::move(env), bytes);
   }
+  /// The size SimGrid moves for a message: its bytes, except under ns-3, where a message between two
+  /// hosts is at least 1 byte (an empty one never completes there) and at most its TCP buffers.
+  double simulated_size(const simgrid::s4u::Host* from, const simgrid::s4u::Host* to, double bytes) const;
   void account(const simgrid::s4u::Host* from, const simgrid::s4u::Host* to, double bytes);
   /// The mailbox of the connection from a host to an endpoint, with a reader on the endpoint's host.
   simgrid::s4u::Mailbox* connection(const Endpoint& to, const simgrid::s4u::Host* from, const std::string& channel);
 
   const Platform& platform_;
+  bool packet_level_; ///< the network model is ns-3
   TrafficCounters counters_;
   std::map<std::pair<const simgrid::s4u::Host*, const simgrid::s4u::Host*>, std::vector<std::string>> routes_;
   std::set<std::string> opened_; ///< connections that have a reader

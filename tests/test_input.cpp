@@ -106,10 +106,6 @@ TEST_CASE("bad scenarios and platforms are rejected naming file and field with e
     expect_rejected(replace(kScenario, "\"bytes\": 1000}", "\"bytes\": 1000, \"mailbox\": \"flow-1\"}"), kPlatform,
                     "scenario.json", "strategy.flows[0].mailbox: expected a name that does not start with \"flow-\"");
   }
-  SECTION("ns-3, which cannot route through a site's switch") {
-    expect_rejected(replace(kScenario, "\"platform\"", "\"network\": {\"model\": \"ns-3\"}, \"platform\""), kPlatform,
-                    "scenario.json", "network.model: expected \"CM02\" or \"LV08\"");
-  }
   SECTION("a WAN slower than 1 bit/s once scaled (SimGrid's solver aborts near 0)") {
     expect_rejected(replace(kScenario, "\"platform\"", "\"network\": {\"wan_bandwidth_scale\": 1e-320}, \"platform\""),
                     kPlatform, "scenario.json", "network: expected links of at least 1e-06 Mb/s");

@@ -96,7 +96,6 @@ TEST_CASE("flags SimGrid would refuse are input errors before anything runs", "[
   auto out = temp_dir("bad-cfg") / "out";
   for (std::string args : {"run -q " + data("one-flow.json") + " -o " + out.string() + " --cfg=no/such:option",
                            "run -q " + data("one-flow.json") + " -o " + out.string() + " --log=root.thres:bogus",
-                           "probe " + data("two-sites.json") + " --cfg=network/model:ns-3",
                            "probe " + data("two-sites.json") + " --cfg=contexts/factory:bogus"}) {
     auto r = run_geosim(args);
     INFO(args << "\n" << r.err);
