@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <filesystem>
 
 using namespace geosim::test;
 
@@ -58,4 +59,16 @@ TEST_CASE("under ns-3 a 64 MB message crosses a two-uplink route through the hub
   double t = duration(s, 0);
   CHECK(t > 64e6 / 1.25e8);
   CHECK(t < 2 * 64e6 / 1.25e8);
+}
+
+TEST_CASE("under ns-3 a message larger than the TCP buffers ends the run with one line", "[network][ns3][errors]") {
+  auto dir = temp_dir("ns3-too-big");
+  write_text(dir / "platform.json", kTwoSites);
+  write_text(dir / "s.json", R"({"name": "big", "platform": "platform.json", "network": {"model": "ns-3"},
+    "strategy": {"name": "traffic", "flows": [{"from": "a-w0", "to": "b-w0", "bytes": 2e9}]}})");
+  auto r = run_geosim("run -q " + (dir / "s.json").string() + " -o " + (dir / "out").string());
+  CHECK(r.status == 1);
+  CHECK(line_count(r.err) == 1);
+  CHECK(r.err.find("larger than the TCP buffers geosim gives ns-3") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir / "out"));
 }
