@@ -98,6 +98,9 @@ std::string try_engine(const NetworkSpec& network, const std::vector<std::string
 } // namespace
 
 std::string simgrid_args_error(const NetworkSpec& network, const std::vector<std::string>& simgrid_args) {
+  for (const auto& a : simgrid_args)
+    if (a == "--cfg=ns3/TcpModel:Reno" || a == "--cfg=ns3/TcpModel:Tahoe")
+      return "ns-3 3.37 crashes with the Reno and Tahoe TCP models; keep ns-3's default (NewReno)";
   if (simgrid_args.empty())
     return "";
   int fds[2];

@@ -112,9 +112,6 @@ int list(const std::string& what) {
   return 0;
 }
 
-// Full-batch dense models allocate and free matrices of tens of MB every step. glibc serves blocks that
-// large with fresh mmaps, so each step paid its page faults again (a quarter of an image-classification
-// run's host time); keeping them in the heap reuses the pages. Results do not change.
 /// The --cfg/--log flags are checked before anything is simulated: a bad one is an input error.
 void check_simgrid_args(const NetworkSpec& network, const std::vector<std::string>& simgrid_args) {
   std::string error = simgrid_args_error(network, simgrid_args);
@@ -122,6 +119,9 @@ void check_simgrid_args(const NetworkSpec& network, const std::vector<std::strin
     input_error(fmt::format("{}", fmt::join(simgrid_args, " ")), "", "flags SimGrid accepts", error);
 }
 
+// Full-batch dense models allocate and free matrices of tens of MB every step. glibc serves blocks that
+// large with fresh mmaps, so each step paid its page faults again (a quarter of an image-classification
+// run's host time); keeping them in the heap reuses the pages. Results do not change.
 void keep_large_blocks_in_heap() {
 #ifdef __GLIBC__
   mallopt(M_MMAP_THRESHOLD, 1 << 30);

@@ -96,7 +96,8 @@ TEST_CASE("flags SimGrid would refuse are input errors before anything runs", "[
   auto out = temp_dir("bad-cfg") / "out";
   for (std::string args : {"run -q " + data("one-flow.json") + " -o " + out.string() + " --cfg=no/such:option",
                            "run -q " + data("one-flow.json") + " -o " + out.string() + " --log=root.thres:bogus",
-                           "probe " + data("two-sites.json") + " --cfg=contexts/factory:bogus"}) {
+                           "probe " + data("two-sites.json") + " --cfg=contexts/factory:bogus",
+                           "probe " + data("two-sites.json") + " --network-model ns-3 --cfg=ns3/TcpModel:Tahoe"}) {
     auto r = run_geosim(args);
     INFO(args << "\n" << r.err);
     CHECK(r.status == 2);
