@@ -175,4 +175,11 @@ TEST_CASE("images drift: per-site class mixes, a trend that travels, fresh train
   Workload again(parse_workload(g, p), 4, 7);
   CHECK(again.site(c1, 100).train.X == w.site(c1, 100).train.X);
   CHECK(again.site(c1, 100).test.y == w.site(c1, 100).test.y);
+
+  // Two test images (classes 0 and 1) leave the drift's class 2 nothing to be tested on.
+  json few = doc;
+  few["dataset"]["test_samples"] = 2;
+  Field limited((dir / "scenario.json").string(), "workload", few);
+  WorkloadSpec spec = parse_workload(limited, p);
+  CHECK_THROWS_WITH(Workload(spec, 4, 7), Contains("no test image of class 2, which a drift adds"));
 }

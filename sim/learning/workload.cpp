@@ -400,7 +400,25 @@ Workload::Workload(const WorkloadSpec& spec, int site_count, std::uint64_t seed)
     // else the sites' held-out images.
     test_bank_.emplace(spec.images.test_images.empty() ? pool.subset(test_rows) : global_test_);
     train_bank_.emplace(pool.subset(train_rows));
+    check_banks(spec);
   }
+}
+
+void Workload::check_banks(const WorkloadSpec& spec) const {
+  const std::string& test_file = spec.images.test_images.empty() ? spec.images.images : spec.images.test_images;
+  for (const DriftEvent& e : spec.drift)
+    for (int c : e.add_classes) {
+      if (!train_bank_->holds(c))
+        throw InputError(fmt::format("{}: workload.drift: no training image of class {}, which a drift adds",
+                                     spec.images.images, c));
+      if (!test_bank_->holds(c))
+        throw InputError(fmt::format("{}: workload.drift: no test image of class {}, which a drift adds (raise "
+                                     "workload.dataset.test_samples)", test_file, c));
+    }
+  for (int c = 0; c < spec.images.classes; ++c)
+    if (train_bank_->holds(c) && !test_bank_->holds(c))
+      throw InputError(fmt::format("{}: workload.drift: no test image of class {}, which drifting sites may see "
+                                   "(raise workload.dataset.test_samples)", test_file, c));
 }
 
 ClassBank::ClassBank(Dataset data) : data_(std::move(data)), rows_(static_cast<std::size_t>(data_.classes)) {
@@ -413,6 +431,8 @@ Dataset ClassBank::draw(int n, std::vector<double> share, Rng& rng) const {
     if (rows_[c].empty())
       share[c] = 0;
   std::vector<int> count(share.size(), 0);
+  if (std::accumulate(share.begin(), share.end(), 0.0) <= 0)
+    return data_.subset({}); // nothing to draw from (check_banks rules this out for scenarios)
   std::discrete_distribution<std::size_t> pick(share.begin(), share.end());
   for (int i = 0; i < n; ++i)
     count[pick(rng)]++;

@@ -81,6 +81,7 @@ public:
   /// order (a class asked for more samples than the bank holds starts over). Classes the bank has no
   /// sample of are left out of `share`.
   Dataset draw(int n, std::vector<double> share, Rng& rng) const;
+  bool holds(int c) const { return c >= 0 && c < static_cast<int>(rows_.size()) && !rows_[c].empty(); }
 
 private:
   Dataset data_;
@@ -102,6 +103,8 @@ public:
 
 private:
   void apply_drift(const DriftEvent& e, std::size_t index);
+  /// Image drift: every class a drifting site may see has training and test images to draw from.
+  void check_banks(const WorkloadSpec& spec) const;
 
   WorkloadSpec spec_;
   std::uint64_t seed_;
