@@ -1,5 +1,6 @@
 #include "sim/transport.hpp"
 
+#include "sim/provenance.hpp"
 #include "sim/scenario.hpp"
 
 #include <xbt/config.hpp>
@@ -34,15 +35,21 @@ double Transport::simulated_size(const sg4::Host* from, const sg4::Host* to, dou
   return std::max(bytes, 1.0);
 }
 
-void Transport::account(const sg4::Host* from, const sg4::Host* to, double bytes) {
+void Transport::account(const sg4::Host* from, const sg4::Host* to, double bytes, const std::string& kind) {
   int a = platform_.site(from), b = platform_.site(to);
+  auto cls = static_cast<std::size_t>(byte_class_of(kind));
   // A message between two actors of one host never reaches the network: it is neither LAN nor WAN.
   if (from == to)
     counters_.host_local_bytes += bytes;
   else
     (a == b ? counters_.lan_bytes : counters_.wan_bytes) += bytes;
-  if (from != to)
+  if (from != to) {
     counters_.by_site_pair[a][b] += bytes;
+    counters_.by_class[cls] += bytes;
+  }
+  if (a != b)
+    counters_.by_class_jurisdictions[cls][platform_.spec.sites[a].jurisdiction + "->" +
+                                          platform_.spec.sites[b].jurisdiction] += bytes;
   counters_.messages++;
   auto key = std::make_pair(from, to);
   auto it = routes_.find(key);

@@ -11,10 +11,12 @@
 // arrive across connections. A plain SimGrid mailbox would hand them over in the order they were
 // sent, so a small message from a near host would wait for a large one still crossing a WAN.
 #include "sim/platform.hpp"
+#include "sim/provenance.hpp"
 
 #include <simgrid/s4u.hpp>
 
 #include <any>
+#include <array>
 #include <map>
 #include <memory>
 #include <set>
@@ -57,6 +59,10 @@ struct TrafficCounters {
   long long messages = 0;
   std::vector<std::vector<double>> by_site_pair; ///< [src][dst]
   std::map<std::string, double> by_link;
+  /// Bytes that crossed the network (LAN or WAN) by what they carry (sim/provenance.hpp), indexed by
+  /// ByteClass; and the inter-site ones by "source jurisdiction->destination jurisdiction".
+  std::array<double, kByteClasses> by_class{};
+  std::array<std::map<std::string, double>, kByteClasses> by_class_jurisdictions;
 };
 
 class Transport {
@@ -101,7 +107,7 @@ private:
     env->from = simgrid::s4u::this_actor::get_host();
     env->bytes = wire_bytes_of(payload);
     env->body = std::move(payload);
-    account(env->from, to.host, env->bytes);
+    account(env->from, to.host, env->bytes, kind);
     ++traveling_;
     double bytes = simulated_size(env->from, to.host, env->bytes);
     return std::make_tuple(connection(to, env->from, channel), std::move(env), bytes);
@@ -109,7 +115,7 @@ private:
   /// The size SimGrid moves for a message: its bytes, except under ns-3, where a message between two
   /// hosts is at least 1 byte (an empty one never completes there) and at most its TCP buffers.
   double simulated_size(const simgrid::s4u::Host* from, const simgrid::s4u::Host* to, double bytes) const;
-  void account(const simgrid::s4u::Host* from, const simgrid::s4u::Host* to, double bytes);
+  void account(const simgrid::s4u::Host* from, const simgrid::s4u::Host* to, double bytes, const std::string& kind);
   /// The mailbox of the connection from a host to an endpoint, with a reader on the endpoint's host.
   simgrid::s4u::Mailbox* connection(const Endpoint& to, const simgrid::s4u::Host* from, const std::string& channel);
 

@@ -84,3 +84,48 @@ TEST_CASE("fedavg stragglers: dropped clients never report, slow ones run fewer 
   CHECK(bad.status == 2);
   CHECK_THAT(bad.err, Catch::Contains("strategy.stragglers.mode: expected one of \"drop\", \"fewer_epochs\""));
 }
+
+TEST_CASE("byte provenance: FedAvg moves model state and control, never raw data", "[strategies][provenance]") {
+  auto s = run("fedavg-small.json", "fedavg");
+  const auto& by_class = s["bytes"]["by_class"];
+  const double model_bytes = 18 * 4; // as in the byte-count test above
+  CHECK(by_class["raw"].get<double>() == 0);
+  CHECK(by_class["model"].get<double>() == 3 * 2 * 2 * model_bytes);
+  CHECK(by_class["control"].get<double>() == 3 * 8); // the stops
+  // hub-3's sites name no jurisdiction: all of it is "unspecified" to "unspecified".
+  CHECK(s["bytes"]["by_class_jurisdictions"]["raw"].empty());
+  CHECK(s["bytes"]["by_class_jurisdictions"]["model"]["unspecified->unspecified"].get<double>() ==
+        3 * 2 * 2 * model_bytes);
+}
+
+TEST_CASE("byte provenance: centralized ships exactly its samples' raw bytes, by jurisdiction",
+          "[strategies][provenance]") {
+  auto dir = temp_dir("provenance-centralized");
+  // hub-3 with jurisdictions: the hub in the EU, c1 and c2 in the US, c3 in Japan.
+  auto platform = nlohmann::json::parse(read_text(data("hub-3.json")));
+  const char* where[] = {"EU", "US", "US", "JP"};
+  for (std::size_t i = 0; i < 4; ++i)
+    platform["sites"][i]["jurisdiction"] = where[i];
+  write_text(dir / "hub-3.json", platform.dump());
+  auto scenario = nlohmann::json::parse(read_text(data("fedavg-small.json")));
+  scenario["platform"] = "hub-3.json";
+  scenario["workload"]["raw_bytes_per_sample"] = 1000;
+  scenario["stop"]["max_iterations"] = 2;
+  scenario["strategy"] = {{"name", "centralized"}, {"site", "hub"}, {"lr", 0.1}, {"batch", 10}};
+  write_text(dir / "s.json", scenario.dump());
+  auto r = run_geosim("run -q " + (dir / "s.json").string() + " -o " + (dir / "out").string());
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  auto s = read_json(dir / "out" / "centralized" / "summary.json");
+  // 600 samples dealt evenly over c1..c3, a fifth of each site's held out for testing: 3 x 160 training
+  // samples of 1000 bytes cross the WAN, and nothing else is raw.
+  CHECK(s["bytes"]["by_class"]["raw"].get<double>() == 3 * 160 * 1000);
+  CHECK(s["details"]["raw_bytes_shipped"].get<double>() == 3 * 160 * 1000);
+  const auto& raw = s["bytes"]["by_class_jurisdictions"]["raw"];
+  CHECK(raw["US->EU"].get<double>() == 2 * 160 * 1000);
+  CHECK(raw["JP->EU"].get<double>() == 160 * 1000);
+  CHECK(raw.size() == 2);
+  // The training itself stays in the hub: model state and control cross its LAN only.
+  CHECK(s["bytes"]["by_class_jurisdictions"]["model"].empty());
+  CHECK(s["bytes"]["wan"].get<double>() == 3 * 160 * 1000);
+}

@@ -1,0 +1,20 @@
+#pragma once
+// Byte provenance: what a message carries, so that a run can say which raw data crossed which borders
+// (data sovereignty) apart from model state and control traffic. The class follows from the message's
+// kind; every kind a strategy sends is listed in provenance.cpp.
+#include <string>
+
+namespace geosim {
+
+enum class ByteClass {
+  raw,     ///< training samples (a shard shipped to be trained on elsewhere; synthetic bulk flows)
+  model,   ///< parameters, gradients, model slices
+  control, ///< requests, stops, barriers, metadata, probes
+};
+inline constexpr int kByteClasses = 3;
+
+/// The class of a message kind; throws std::logic_error for a kind nobody listed (a programming error).
+ByteClass byte_class_of(const std::string& kind);
+const char* byte_class_name(ByteClass c);
+
+} // namespace geosim
