@@ -2,6 +2,7 @@
 // Byte provenance: what a message carries, so that a run can say which raw data crossed which borders
 // (data sovereignty) apart from model state and control traffic. The class follows from the message's
 // kind; every kind a strategy sends is listed in provenance.cpp.
+#include <set>
 #include <string>
 
 namespace geosim {
@@ -12,6 +13,17 @@ enum class ByteClass {
   control, ///< requests, stops, barriers, metadata, probes
 };
 inline constexpr int kByteClasses = 3;
+
+/// A scenario's data-sovereignty policy: whose raw data must stay in its jurisdiction.
+struct SovereigntySpec {
+  bool all = false;              ///< "stay_in_jurisdiction": every jurisdiction's raw data stays in it
+  std::set<std::string> stay_in; ///< or these jurisdictions' raw data stays in them
+  bool enforce = false;          ///< a strategy that would move such data is refused before it runs
+  bool active() const { return all || !stay_in.empty(); }
+  bool forbids(const std::string& from, const std::string& to) const {
+    return from != to && (all || stay_in.count(from) > 0);
+  }
+};
 
 /// The class of a message kind; throws std::logic_error for a kind nobody listed (a programming error).
 ByteClass byte_class_of(const std::string& kind);

@@ -143,6 +143,7 @@ json Recorder::summary(double sim_time, const NetworkSpec& applied, bool time_li
         {"by_class_jurisdictions", by_class_jurisdictions(c)},
         {"by_link", c.by_link}}},
       {"compute", compute_summary()},
+      {"sovereignty", transport_.sovereignty_report()},
       {"details", details_},
   };
   return out;

@@ -87,7 +87,7 @@ int run_strategy(const Scenario& sc, const StrategyEntry& entry, const RunOption
   double cpu0 = cpu_seconds();
   auto engine = start_engine(sc.network, o.simgrid_args);
   Platform platform = build_platform(sc.platform);
-  Transport transport(platform);
+  Transport transport(platform, sc.sovereignty);
   ComputeLedger compute(platform);
   Recorder recorder(sc, entry, transport, compute);
   std::optional<Workload> workload;
@@ -153,6 +153,13 @@ json ratio(const json& a, const json& b) {
   return a.get<double>() / b.get<double>();
 }
 
+/// "complies", "violates" (raw data crossed a border the policy closes) or "" (no policy).
+std::string sovereignty_verdict(const json& report) {
+  if (report.is_null())
+    return "";
+  return report["complies"].get<bool>() ? "complies" : "violates";
+}
+
 void write_comparison(const Scenario& sc, const std::string& out) {
   std::vector<json> rows;
   json ref;
@@ -164,7 +171,7 @@ void write_comparison(const Scenario& sc, const std::string& out) {
   }
   json table = json::array();
   std::string csv = "label,strategy,reached_target,time_to_target_s,sim_time_s,wan_bytes,lan_bytes,final_loss,"
-                    "final_accuracy,compute_core_s,compute_core_s_to_target,time_to_target_vs_ref,wan_bytes_vs_ref\n";
+                    "final_accuracy,compute_core_s,compute_core_s_to_target,sovereignty,time_to_target_vs_ref,wan_bytes_vs_ref\n";
   auto cell = [](const json& v) {
     return v.is_null() ? std::string() : v.is_number() ? fmt_num(v.get<double>()) : v.dump();
   };
@@ -180,13 +187,15 @@ void write_comparison(const Scenario& sc, const std::string& out) {
                 {"final_accuracy", s["final"]["accuracy"]},
                 {"compute_core_s", s["compute"]["core_s"]},
                 {"compute_core_s_to_target", s["compute"]["core_s_to_target"]},
+                {"sovereignty", sovereignty_verdict(s["sovereignty"])},
                 {"time_to_target_vs_ref", ratio(s["time_to_target_s"], ref["time_to_target_s"])},
                 {"wan_bytes_vs_ref", ratio(s["bytes"]["wan"], ref["bytes"]["wan"])}};
-    csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{}\n", row["label"].get<std::string>(),
+    csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", row["label"].get<std::string>(),
                        row["strategy"].get<std::string>(), row["reached_target"].dump(), cell(row["time_to_target_s"]),
                        cell(row["sim_time_s"]), cell(row["wan_bytes"]), cell(row["lan_bytes"]), cell(row["final_loss"]),
                        cell(row["final_accuracy"]), cell(row["compute_core_s"]), cell(row["compute_core_s_to_target"]),
-                       cell(row["time_to_target_vs_ref"]), cell(row["wan_bytes_vs_ref"]));
+                       row["sovereignty"].get<std::string>(), cell(row["time_to_target_vs_ref"]),
+                       cell(row["wan_bytes_vs_ref"]));
     table.push_back(row);
   }
   json doc = {{"geosim_version", ref["geosim_version"]}, {"scenario", sc.name},       {"seed", sc.seed},

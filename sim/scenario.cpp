@@ -69,6 +69,43 @@ NetworkSpec parse_network(Field f) {
   return n;
 }
 
+SovereigntySpec parse_sovereignty(Field f, const PlatformSpec& platform) {
+  SovereigntySpec s;
+  std::set<std::string> known;
+  for (const auto& site : platform.sites)
+    known.insert(site.jurisdiction);
+  Field raw = f.at("raw_data");
+  if (raw.is_object()) {
+    for (Field j : raw.at("stay_in").elements()) {
+      std::string name = j.string();
+      if (!known.count(name))
+        j.fail(fmt::format("a jurisdiction of the platform's sites ({})", fmt::join(known, ", ")));
+      s.stay_in.insert(name);
+    }
+    raw.finish();
+  } else if (raw.choice({"stay_in_jurisdiction"}) == "stay_in_jurisdiction") {
+    s.all = true;
+  }
+  s.enforce = f.boolean_or("enforce", false);
+  f.finish();
+  return s;
+}
+
+/// With an enforced policy, a strategy that says it will ship raw data across a forbidden border is an
+/// input error before anything runs.
+void check_sovereignty(const Scenario& sc) {
+  if (!sc.sovereignty.enforce)
+    return;
+  for (const auto& e : sc.strategies)
+    for (auto [a, b] : e.strategy->raw_data_moves()) {
+      const SiteSpec &from = sc.platform.sites[a], &to = sc.platform.sites[b];
+      if (sc.sovereignty.forbids(from.jurisdiction, to.jurisdiction))
+        input_error(sc.file, "sovereignty", "strategies that keep raw data in its jurisdiction (enforce: true)",
+                    fmt::format("strategy {} ships raw data from {} ({}) to {} ({})", e.label, from.name,
+                                from.jurisdiction, to.name, to.jurisdiction));
+    }
+}
+
 StopSpec parse_stop(Field f) {
   StopSpec s;
   if (auto v = f.maybe("target_loss"))
@@ -188,6 +225,8 @@ Scenario parse_scenario(const json& doc, const std::string& file) {
     sc.stop = parse_stop(*s);
   if (auto w = root.maybe("workload"))
     sc.workload = parse_workload(*w, sc.platform);
+  if (auto s = root.maybe("sovereignty"))
+    sc.sovereignty = parse_sovereignty(*s, sc.platform);
 
   Field strategies = root.at("strategy");
   std::set<std::string> labels;
@@ -212,6 +251,7 @@ Scenario parse_scenario(const json& doc, const std::string& file) {
       r->fail("the label of one of this scenario's strategies");
   }
   root.finish();
+  check_sovereignty(sc);
   check_footprint(sc);
   return sc;
 }

@@ -5,6 +5,7 @@
 #include "sim/input.hpp"
 #include "sim/learning/workload.hpp"
 #include "sim/platform.hpp"
+#include "sim/provenance.hpp"
 
 #include <memory>
 #include <optional>
@@ -56,6 +57,7 @@ struct Scenario {
   std::optional<WorkloadSpec> workload; ///< absent for strategies that do no learning
   std::vector<StrategyEntry> strategies;
   std::string reference; ///< label that comparison ratios are taken against
+  SovereigntySpec sovereignty;
   /// The workload is a 1/scale_model copy of a larger job; the platform's host speeds and link bandwidths
   /// are divided by it (latencies kept), so that simulated times stand for the full-size job.
   double scale_model = 1;

@@ -8,6 +8,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace geosim {
 
@@ -19,6 +21,10 @@ public:
   virtual ~Strategy() = default;
   /// Creates this strategy's SimGrid actors. Called once, after the platform is built.
   virtual void deploy(RunContext& ctx) = 0;
+  /// The (source site, destination site) pairs between which the strategy will ship raw data, as its
+  /// configuration says before it runs (checked against an enforced sovereignty policy). The transport
+  /// sees every raw byte at run time anyway.
+  virtual std::vector<std::pair<int, int>> raw_data_moves() const { return {}; }
 };
 
 struct StrategyInfo {

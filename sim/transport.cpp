@@ -14,8 +14,9 @@ namespace sg4 = simgrid::s4u;
 
 namespace geosim {
 
-Transport::Transport(const Platform& platform)
-    : platform_(platform), packet_level_(simgrid::config::get_value<std::string>("network/model") == "ns-3") {
+Transport::Transport(const Platform& platform, SovereigntySpec policy)
+    : platform_(platform), packet_level_(simgrid::config::get_value<std::string>("network/model") == "ns-3"),
+      policy_(std::move(policy)) {
   int n = platform.site_count();
   counters_.by_site_pair.assign(n, std::vector<double>(n, 0.0));
 }
@@ -47,9 +48,54 @@ void Transport::account(const sg4::Host* from, const sg4::Host* to, double bytes
     counters_.by_site_pair[a][b] += bytes;
     counters_.by_class[cls] += bytes;
   }
-  if (a != b)
-    counters_.by_class_jurisdictions[cls][platform_.spec.sites[a].jurisdiction + "->" +
-                                          platform_.spec.sites[b].jurisdiction] += bytes;
+  if (a == b)
+    return count_message(from, to, bytes);
+  const std::string &ja = platform_.spec.sites[a].jurisdiction, &jb = platform_.spec.sites[b].jurisdiction;
+  counters_.by_class_jurisdictions[cls][ja + "->" + jb] += bytes;
+  if (cls == static_cast<std::size_t>(ByteClass::raw) && policy_.forbids(ja, jb))
+    violation(from, to, bytes, kind, ja, jb);
+  count_message(from, to, bytes);
+}
+
+void Transport::violation(const sg4::Host* from, const sg4::Host* to, double bytes, const std::string& kind,
+                          const std::string& ja, const std::string& jb) {
+  violating_bytes_ += bytes;
+  if (!first_violation_)
+    first_violation_ = SovereigntyViolation{sg4::Engine::get_clock(), from->get_name(), to->get_name(), kind, ja, jb,
+                                            bytes};
+  if (policy_.enforce) {
+    // A strategy that did not declare its raw-data moves broke an enforced policy: end the run here, in
+    // one line (an exception would abort through SimGrid's actor context).
+    std::fprintf(stderr, "geosim: %s sent %.0f bytes of raw data from %s (%s) to %s (%s) at %g s, which the "
+                 "enforced sovereignty policy forbids\n",
+                 kind.c_str(), bytes, from->get_cname(), ja.c_str(), to->get_cname(), jb.c_str(),
+                 sg4::Engine::get_clock());
+    std::fflush(stderr);
+    std::_Exit(1);
+  }
+}
+
+json Transport::sovereignty_report() const {
+  if (!policy_.active())
+    return nullptr;
+  json first = nullptr;
+  if (first_violation_)
+    first = {{"at_s", first_violation_->at_s},
+             {"from_host", first_violation_->from_host},
+             {"to_host", first_violation_->to_host},
+             {"kind", first_violation_->kind},
+             {"from_jurisdiction", first_violation_->from_jurisdiction},
+             {"to_jurisdiction", first_violation_->to_jurisdiction},
+             {"bytes", first_violation_->bytes}};
+  json raw_data = policy_.all ? json("stay_in_jurisdiction") : json{{"stay_in", policy_.stay_in}};
+  return {{"raw_data", raw_data},
+          {"enforce", policy_.enforce},
+          {"complies", violating_bytes_ == 0},
+          {"violating_raw_bytes", violating_bytes_},
+          {"first_violation", first}};
+}
+
+void Transport::count_message(const sg4::Host* from, const sg4::Host* to, double bytes) {
   counters_.messages++;
   auto key = std::make_pair(from, to);
   auto it = routes_.find(key);

@@ -19,6 +19,7 @@
 #include <array>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -65,9 +66,16 @@ struct TrafficCounters {
   std::array<std::map<std::string, double>, kByteClasses> by_class_jurisdictions;
 };
 
+/// The first raw-data transfer a sovereignty policy forbids.
+struct SovereigntyViolation {
+  double at_s;
+  std::string from_host, to_host, kind, from_jurisdiction, to_jurisdiction;
+  double bytes;
+};
+
 class Transport {
 public:
-  explicit Transport(const Platform& platform);
+  explicit Transport(const Platform& platform, SovereigntySpec policy = {});
 
   /// Blocking send from the calling actor's host: returns once the message has arrived.
   template <class T> void send(const Endpoint& to, const std::string& kind, T payload) {
@@ -98,6 +106,8 @@ public:
   bool is_reader(long pid) const { return readers_.count(pid) > 0; }
 
   const TrafficCounters& counters() const { return counters_; }
+  /// What the sovereignty policy saw: null without a policy.
+  json sovereignty_report() const;
   const Platform& platform() const { return platform_; }
 
 private:
@@ -116,11 +126,19 @@ private:
   /// hosts is at least 1 byte (an empty one never completes there) and at most its TCP buffers.
   double simulated_size(const simgrid::s4u::Host* from, const simgrid::s4u::Host* to, double bytes) const;
   void account(const simgrid::s4u::Host* from, const simgrid::s4u::Host* to, double bytes, const std::string& kind);
+  /// Messages and bytes per link of the route.
+  void count_message(const simgrid::s4u::Host* from, const simgrid::s4u::Host* to, double bytes);
+  /// Raw data crossing a border the policy closes: counted, the first one kept; fatal if enforced.
+  void violation(const simgrid::s4u::Host* from, const simgrid::s4u::Host* to, double bytes, const std::string& kind,
+                 const std::string& from_jurisdiction, const std::string& to_jurisdiction);
   /// The mailbox of the connection from a host to an endpoint, with a reader on the endpoint's host.
   simgrid::s4u::Mailbox* connection(const Endpoint& to, const simgrid::s4u::Host* from, const std::string& channel);
 
   const Platform& platform_;
   bool packet_level_; ///< the network model is ns-3
+  SovereigntySpec policy_;
+  double violating_bytes_ = 0;
+  std::optional<SovereigntyViolation> first_violation_;
   TrafficCounters counters_;
   std::map<std::pair<const simgrid::s4u::Host*, const simgrid::s4u::Host*>, std::vector<std::string>> routes_;
   std::set<std::string> opened_; ///< connections that have a reader

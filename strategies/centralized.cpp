@@ -33,6 +33,14 @@ public:
       config_.judge_sites = data_sites_;
   }
 
+  std::vector<std::pair<int, int>> raw_data_moves() const override {
+    std::vector<std::pair<int, int>> moves;
+    for (int s : data_sites_)
+      if (s != site_)
+        moves.emplace_back(s, site_);
+    return moves;
+  }
+
   void deploy(RunContext& ctx) override {
     const auto& hosts = ctx.platform.workers[site_];
     std::vector<const Dataset*> all;

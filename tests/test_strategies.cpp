@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+
 using namespace geosim::test;
 
 namespace {
@@ -98,10 +100,12 @@ TEST_CASE("byte provenance: FedAvg moves model state and control, never raw data
         3 * 2 * 2 * model_bytes);
 }
 
-TEST_CASE("byte provenance: centralized ships exactly its samples' raw bytes, by jurisdiction",
-          "[strategies][provenance]") {
-  auto dir = temp_dir("provenance-centralized");
-  // hub-3 with jurisdictions: the hub in the EU, c1 and c2 in the US, c3 in Japan.
+
+namespace {
+/// hub-3 with jurisdictions (the hub in the EU, c1 and c2 in the US, c3 in Japan) and fedavg-small's
+/// workload at 1000 raw bytes a sample, with `strategy` and `extra` top-level fields; returns its path.
+std::string jurisdiction_scenario(const std::filesystem::path& dir, const nlohmann::json& strategy,
+                                  const nlohmann::json& extra = nlohmann::json::object()) {
   auto platform = nlohmann::json::parse(read_text(data("hub-3.json")));
   const char* where[] = {"EU", "US", "US", "JP"};
   for (std::size_t i = 0; i < 4; ++i)
@@ -111,9 +115,18 @@ TEST_CASE("byte provenance: centralized ships exactly its samples' raw bytes, by
   scenario["platform"] = "hub-3.json";
   scenario["workload"]["raw_bytes_per_sample"] = 1000;
   scenario["stop"]["max_iterations"] = 2;
-  scenario["strategy"] = {{"name", "centralized"}, {"site", "hub"}, {"lr", 0.1}, {"batch", 10}};
-  write_text(dir / "s.json", scenario.dump());
-  auto r = run_geosim("run -q " + (dir / "s.json").string() + " -o " + (dir / "out").string());
+  scenario["strategy"] = strategy;
+  scenario.update(extra);
+  return write_text(dir / "s.json", scenario.dump());
+}
+
+const nlohmann::json kCentralized = {{"name", "centralized"}, {"site", "hub"}, {"lr", 0.1}, {"batch", 10}};
+} // namespace
+
+TEST_CASE("byte provenance: centralized ships exactly its samples' raw bytes, by jurisdiction",
+          "[strategies][provenance]") {
+  auto dir = temp_dir("provenance-centralized");
+  auto r = run_geosim("run -q " + jurisdiction_scenario(dir, kCentralized) + " -o " + (dir / "out").string());
   INFO(r.err);
   REQUIRE(r.status == 0);
   auto s = read_json(dir / "out" / "centralized" / "summary.json");
@@ -128,4 +141,50 @@ TEST_CASE("byte provenance: centralized ships exactly its samples' raw bytes, by
   // The training itself stays in the hub: model state and control cross its LAN only.
   CHECK(s["bytes"]["by_class_jurisdictions"]["model"].empty());
   CHECK(s["bytes"]["wan"].get<double>() == 3 * 160 * 1000);
+}
+
+TEST_CASE("sovereignty: a run that ships US raw data abroad is reported with its first transfer; FedAvg complies",
+          "[strategies][sovereignty]") {
+  auto dir = temp_dir("sovereignty");
+  nlohmann::json policy = {{"sovereignty", {{"raw_data", {{"stay_in", {"US"}}}}}}};
+  nlohmann::json fedavg = {{"name", "fedavg"}, {"server_site", "hub"}, {"fraction", 1}, {"local_epochs", 1},
+                           {"batch", 10}, {"lr", 0.1}};
+  auto scenario = jurisdiction_scenario(dir, {kCentralized, fedavg}, policy);
+  auto r = run_geosim("run -q -j 2 " + scenario + " -o " + (dir / "out").string());
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  auto c = read_json(dir / "out" / "centralized" / "summary.json")["sovereignty"];
+  CHECK(c["complies"] == false);
+  CHECK(c["violating_raw_bytes"].get<double>() == 2 * 160 * 1000); // c1's and c2's samples; Japan's may leave
+  CHECK(c["first_violation"]["at_s"].get<double>() == 0);
+  CHECK(c["first_violation"]["to_host"] == "hub-w0");
+  CHECK(c["first_violation"]["from_jurisdiction"] == "US");
+  CHECK(c["first_violation"]["kind"] == "raw-data");
+  auto f = read_json(dir / "out" / "fedavg" / "summary.json")["sovereignty"];
+  CHECK(f["complies"] == true);
+  CHECK(f["violating_raw_bytes"].get<double>() == 0);
+  CHECK(f["first_violation"].is_null());
+  auto csv = read_text(dir / "out" / "comparison.csv");
+  CHECK(csv.find(",violates,") != std::string::npos);
+  CHECK(csv.find(",complies,") != std::string::npos);
+}
+
+TEST_CASE("sovereignty: an enforced policy refuses centralized before it runs, and bad policies name the field",
+          "[strategies][sovereignty][input]") {
+  auto dir = temp_dir("sovereignty-enforced");
+  nlohmann::json strict = {{"sovereignty", {{"raw_data", "stay_in_jurisdiction"}, {"enforce", true}}}};
+  auto r = run_geosim("validate " + jurisdiction_scenario(dir, kCentralized, strict));
+  CHECK(r.status == 2);
+  CHECK(line_count(r.err) == 1);
+  CHECK(r.err.find("sovereignty: expected strategies that keep raw data in its jurisdiction") != std::string::npos);
+  CHECK(r.err.find("ships raw data from c1 (US) to hub (EU)") != std::string::npos);
+  // FedAvg moves only model state: the same policy lets it run.
+  nlohmann::json fedavg = {{"name", "fedavg"}, {"server_site", "hub"}, {"fraction", 1}, {"local_epochs", 1},
+                           {"batch", 10}, {"lr", 0.1}};
+  CHECK(run_geosim("validate " + jurisdiction_scenario(dir, fedavg, strict)).status == 0);
+  nlohmann::json unknown = {{"sovereignty", {{"raw_data", {{"stay_in", {"Atlantis"}}}}}}};
+  auto bad = run_geosim("validate " + jurisdiction_scenario(dir, fedavg, unknown));
+  CHECK(bad.status == 2);
+  CHECK(bad.err.find("sovereignty.raw_data.stay_in[0]: expected a jurisdiction of the platform's sites") !=
+        std::string::npos);
 }
