@@ -144,6 +144,9 @@ json Recorder::summary(double sim_time, const NetworkSpec& applied, bool time_li
         {"by_link", c.by_link}}},
       {"compute", compute_summary()},
       {"sovereignty", transport_.sovereignty_report()},
+      {"cost", scenario_.prices ? run_cost(*scenario_.prices, scenario_.platform, c.by_site_pair,
+                                           time_to_target_.value_or(sim_time), scenario_.scale_model)
+                                : json(nullptr)},
       {"details", details_},
   };
   return out;

@@ -171,7 +171,8 @@ void write_comparison(const Scenario& sc, const std::string& out) {
   }
   json table = json::array();
   std::string csv = "label,strategy,reached_target,time_to_target_s,sim_time_s,wan_bytes,lan_bytes,final_loss,"
-                    "final_accuracy,compute_core_s,compute_core_s_to_target,sovereignty,time_to_target_vs_ref,wan_bytes_vs_ref\n";
+                    "final_accuracy,compute_core_s,compute_core_s_to_target,sovereignty,cost_usd,time_to_target_vs_ref,"
+                    "wan_bytes_vs_ref\n";
   auto cell = [](const json& v) {
     return v.is_null() ? std::string() : v.is_number() ? fmt_num(v.get<double>()) : v.dump();
   };
@@ -188,13 +189,14 @@ void write_comparison(const Scenario& sc, const std::string& out) {
                 {"compute_core_s", s["compute"]["core_s"]},
                 {"compute_core_s_to_target", s["compute"]["core_s_to_target"]},
                 {"sovereignty", sovereignty_verdict(s["sovereignty"])},
+                {"cost_usd", s["cost"].is_null() ? json(nullptr) : s["cost"]["total_usd"]},
                 {"time_to_target_vs_ref", ratio(s["time_to_target_s"], ref["time_to_target_s"])},
                 {"wan_bytes_vs_ref", ratio(s["bytes"]["wan"], ref["bytes"]["wan"])}};
-    csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", row["label"].get<std::string>(),
+    csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", row["label"].get<std::string>(),
                        row["strategy"].get<std::string>(), row["reached_target"].dump(), cell(row["time_to_target_s"]),
                        cell(row["sim_time_s"]), cell(row["wan_bytes"]), cell(row["lan_bytes"]), cell(row["final_loss"]),
                        cell(row["final_accuracy"]), cell(row["compute_core_s"]), cell(row["compute_core_s_to_target"]),
-                       row["sovereignty"].get<std::string>(), cell(row["time_to_target_vs_ref"]),
+                       row["sovereignty"].get<std::string>(), cell(row["cost_usd"]), cell(row["time_to_target_vs_ref"]),
                        cell(row["wan_bytes_vs_ref"]));
     table.push_back(row);
   }

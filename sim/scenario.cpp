@@ -227,6 +227,12 @@ Scenario parse_scenario(const json& doc, const std::string& file) {
     sc.workload = parse_workload(*w, sc.platform);
   if (auto s = root.maybe("sovereignty"))
     sc.sovereignty = parse_sovereignty(*s, sc.platform);
+  if (auto p = root.maybe("prices")) {
+    fs::path path = fs::path(file).parent_path() / p->string();
+    if (!fs::is_regular_file(path))
+      p->fail(fmt::format("a price-list file (relative to the scenario; {} does not exist)", path.string()));
+    sc.prices = load_price_list(path.lexically_normal().string(), sc.platform);
+  }
 
   Field strategies = root.at("strategy");
   std::set<std::string> labels;

@@ -5,6 +5,7 @@
 #include "sim/input.hpp"
 #include "sim/learning/workload.hpp"
 #include "sim/platform.hpp"
+#include "sim/prices.hpp"
 #include "sim/provenance.hpp"
 
 #include <memory>
@@ -58,6 +59,7 @@ struct Scenario {
   std::vector<StrategyEntry> strategies;
   std::string reference; ///< label that comparison ratios are taken against
   SovereigntySpec sovereignty;
+  std::optional<PriceList> prices; ///< what the platform costs (scenario "prices": a price-list file)
   /// The workload is a 1/scale_model copy of a larger job; the platform's host speeds and link bandwidths
   /// are divided by it (latencies kept), so that simulated times stand for the full-size job.
   double scale_model = 1;
