@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The user-facing scripts on a tiny scenario: scripts/sweep (tidy CSV, resumable, interrupted points
 # redone, failed points reported), scripts/plot (a sweep in which no run reached its target) and the
-# input errors of plot, plot-drift, gather-sweep, reproduce and profile-sweep.
+# input errors of plot, plot-drift, gather-sweep, reproduce and profile-sweep; plot of a priced run.
 # usage: tests/test_scripts.sh GEOSIM_BINARY   (run from the source tree; ctest does)
 set -uo pipefail
 export GEOSIM="$1"
@@ -66,6 +66,20 @@ done
 "$ROOT/scripts/plot" "$WORK/nothing" 2> "$WORK/plot-missing.err"
 check "plot of a missing sweep exits non-zero" test $? -ne 0
 check "plot of a missing sweep says to run the sweep" grep -q "run scripts/sweep first" "$WORK/plot-missing.err"
+
+# Plot of one run with several strategies: its cost against its time, or one line when it has no prices.
+mkdir -p "$WORK/cmp"
+cat > "$WORK/cmp/comparison.json" <<'JSON'
+{"scenario": "s", "network_model": "CM02", "seed": 1, "reference": "a", "strategies": [
+ {"label": "a", "reached_target": true, "time_to_target_s": 2, "sim_time_s": 3, "cost_usd": 0.5, "sovereignty": "complies"},
+ {"label": "b", "reached_target": false, "time_to_target_s": null, "sim_time_s": 9, "cost_usd": 2, "sovereignty": "violates"}]}
+JSON
+"$ROOT/scripts/plot" "$WORK/cmp" -o "$WORK/cmp-plots" 2> "$WORK/cmp.err"
+check "plot draws a priced run's cost against its time" test -s "$WORK/cmp-plots/cost_vs_time.png"
+sed -i 's/"cost_usd": [0-9.]*/"cost_usd": null/g' "$WORK/cmp/comparison.json"
+"$ROOT/scripts/plot" "$WORK/cmp" -o "$WORK/cmp-plots" 2> "$WORK/cmp-none.err"
+check "plot of an unpriced run exits non-zero" test $? -ne 0
+check "plot of an unpriced run says so in one line" test "$(wc -l < "$WORK/cmp-none.err")" -eq 1
 
 "$ROOT/scripts/plot-drift" "$WORK/nothing" -o "$WORK/plots" 2> "$WORK/drift.err"
 check "plot-drift of a missing run exits non-zero" test $? -ne 0
