@@ -2,6 +2,7 @@
 // Byte provenance: what a message carries, so that a run can say which raw data crossed which borders
 // (data sovereignty) apart from model state and control traffic. The class follows from the message's
 // kind; every kind a strategy sends is listed in provenance.cpp.
+#include <map>
 #include <set>
 #include <string>
 
@@ -18,10 +19,15 @@ inline constexpr int kByteClasses = 3;
 struct SovereigntySpec {
   bool all = false;              ///< "stay_in_jurisdiction": every jurisdiction's raw data stays in it
   std::set<std::string> stay_in; ///< or these jurisdictions' raw data stays in them
-  bool enforce = false;          ///< a strategy that would move such data is refused before it runs
-  bool active() const { return all || !stay_in.empty(); }
+  /// or these jurisdictions' raw data may go only to the listed ones (and stay home)
+  std::map<std::string, std::set<std::string>> allowed_destinations;
+  bool enforce = false; ///< a strategy that would move such data is refused before it runs
+  bool active() const { return all || !stay_in.empty() || !allowed_destinations.empty(); }
   bool forbids(const std::string& from, const std::string& to) const {
-    return from != to && (all || stay_in.count(from) > 0);
+    if (from == to)
+      return false;
+    auto allowed = allowed_destinations.find(from);
+    return all || stay_in.count(from) > 0 || (allowed != allowed_destinations.end() && !allowed->second.count(to));
   }
 };
 

@@ -75,13 +75,28 @@ SovereigntySpec parse_sovereignty(Field f, const PlatformSpec& platform) {
   for (const auto& site : platform.sites)
     known.insert(site.jurisdiction);
   Field raw = f.at("raw_data");
+  auto jurisdiction = [&](const Field& j) {
+    std::string name = j.string();
+    if (!known.count(name))
+      j.fail(fmt::format("a jurisdiction of the platform's sites ({})", fmt::join(known, ", ")));
+    return name;
+  };
   if (raw.is_object()) {
-    for (Field j : raw.at("stay_in").elements()) {
-      std::string name = j.string();
-      if (!known.count(name))
-        j.fail(fmt::format("a jurisdiction of the platform's sites ({})", fmt::join(known, ", ")));
-      s.stay_in.insert(name);
+    if (auto list = raw.maybe("stay_in"))
+      for (Field j : list->elements())
+        s.stay_in.insert(jurisdiction(j));
+    if (auto allowed = raw.maybe("allowed_destinations")) {
+      if (!allowed->is_object())
+        allowed->fail("an object: jurisdiction -> the jurisdictions its raw data may go to");
+      for (const auto& from : allowed->keys()) {
+        Field to = allowed->at(from);
+        auto& set = s.allowed_destinations[jurisdiction(Field(allowed->file(), to.path(), json(from)))];
+        for (Field j : to.elements())
+          set.insert(jurisdiction(j));
+      }
     }
+    if (s.stay_in.empty() && s.allowed_destinations.empty())
+      raw.fail("\"stay_in_jurisdiction\", or an object with \"stay_in\" or \"allowed_destinations\"");
     raw.finish();
   } else if (raw.choice({"stay_in_jurisdiction"}) == "stay_in_jurisdiction") {
     s.all = true;

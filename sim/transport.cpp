@@ -87,7 +87,9 @@ json Transport::sovereignty_report() const {
              {"from_jurisdiction", first_violation_->from_jurisdiction},
              {"to_jurisdiction", first_violation_->to_jurisdiction},
              {"bytes", first_violation_->bytes}};
-  json raw_data = policy_.all ? json("stay_in_jurisdiction") : json{{"stay_in", policy_.stay_in}};
+  json raw_data = "stay_in_jurisdiction";
+  if (!policy_.all)
+    raw_data = {{"stay_in", policy_.stay_in}, {"allowed_destinations", policy_.allowed_destinations}};
   return {{"raw_data", raw_data},
           {"enforce", policy_.enforce},
           {"complies", violating_bytes_ == 0},

@@ -182,6 +182,14 @@ TEST_CASE("sovereignty: an enforced policy refuses centralized before it runs, a
   nlohmann::json fedavg = {{"name", "fedavg"}, {"server_site", "hub"}, {"fraction", 1}, {"local_epochs", 1},
                            {"batch", 10}, {"lr", 0.1}};
   CHECK(run_geosim("validate " + jurisdiction_scenario(dir, fedavg, strict)).status == 0);
+  // Allowed destinations: US data may go to the EU, Japan's only to the US.
+  nlohmann::json routes = {{"sovereignty", {{"raw_data", {{"allowed_destinations", {{"US", {"EU"}}, {"JP", {"US"}}}}}}}}};
+  auto run_dir = dir / "routes";
+  auto ran = run_geosim("run -q " + jurisdiction_scenario(dir, kCentralized, routes) + " -o " + run_dir.string());
+  REQUIRE(ran.status == 0);
+  auto verdict = read_json(run_dir / "centralized" / "summary.json")["sovereignty"];
+  CHECK(verdict["violating_raw_bytes"].get<double>() == 160 * 1000); // c3's samples, Japan to the EU
+  CHECK(verdict["first_violation"]["from_jurisdiction"] == "JP");
   nlohmann::json unknown = {{"sovereignty", {{"raw_data", {{"stay_in", {"Atlantis"}}}}}}};
   auto bad = run_geosim("validate " + jurisdiction_scenario(dir, fedavg, unknown));
   CHECK(bad.status == 2);
