@@ -3,6 +3,8 @@
 #include "sim/provenance.hpp"
 #include "sim/scenario.hpp"
 
+#include <fmt/format.h>
+
 #include <xbt/config.hpp>
 
 #include <algorithm>
@@ -21,18 +23,23 @@ Transport::Transport(const Platform& platform, SovereigntySpec policy)
   counters_.by_site_pair.assign(n, std::vector<double>(n, 0.0));
 }
 
+namespace {
+/// Ends the run's process with one line: an exception would unwind through SimGrid's actor context and
+/// abort with a backtrace, and this run is a child process whose parent discards its results.
+[[noreturn]] void end_run(const std::string& line) {
+  std::fprintf(stderr, "geosim: %s\n", line.c_str());
+  std::fflush(stderr);
+  std::_Exit(1);
+}
+} // namespace
+
 double Transport::simulated_size(const sg4::Host* from, const sg4::Host* to, double bytes) const {
   if (!packet_level_ || from == to)
     return bytes;
-  if (bytes > kNs3BufferBytes) {
-    // An exception would unwind through SimGrid's actor context and abort with a backtrace; this run is
-    // a child process whose parent discards its results, so it ends here with one line.
-    std::fprintf(stderr, "geosim: a message of %.0f bytes from %s to %s is larger than the TCP buffers geosim gives "
-                 "ns-3 (%.0f bytes); run this scenario under CM02 or LV08\n",
-                 bytes, from->get_cname(), to->get_cname(), kNs3BufferBytes);
-    std::fflush(stderr);
-    std::_Exit(1);
-  }
+  if (bytes > kNs3BufferBytes)
+    end_run(fmt::format("a message of {:.0f} bytes from {} to {} is larger than the TCP buffers geosim gives ns-3 "
+                        "({:.0f} bytes); run this scenario under CM02 or LV08",
+                        bytes, from->get_name(), to->get_name(), kNs3BufferBytes));
   return std::max(bytes, 1.0);
 }
 
@@ -63,16 +70,10 @@ void Transport::violation(const sg4::Host* from, const sg4::Host* to, double byt
   if (!first_violation_)
     first_violation_ = SovereigntyViolation{sg4::Engine::get_clock(), from->get_name(), to->get_name(), kind, ja, jb,
                                             bytes};
-  if (policy_.enforce) {
-    // A strategy that did not declare its raw-data moves broke an enforced policy: end the run here, in
-    // one line (an exception would abort through SimGrid's actor context).
-    std::fprintf(stderr, "geosim: %s sent %.0f bytes of raw data from %s (%s) to %s (%s) at %g s, which the "
-                 "enforced sovereignty policy forbids\n",
-                 kind.c_str(), bytes, from->get_cname(), ja.c_str(), to->get_cname(), jb.c_str(),
-                 sg4::Engine::get_clock());
-    std::fflush(stderr);
-    std::_Exit(1);
-  }
+  if (policy_.enforce) // a strategy that did not declare its raw-data moves broke an enforced policy
+    end_run(fmt::format("{} sent {:.0f} bytes of raw data from {} ({}) to {} ({}) at {:g} s, which the enforced "
+                        "sovereignty policy forbids",
+                        kind, bytes, from->get_name(), ja, to->get_name(), jb, sg4::Engine::get_clock()));
 }
 
 json Transport::sovereignty_report() const {

@@ -72,3 +72,13 @@ TEST_CASE("under ns-3 a message larger than the TCP buffers ends the run with on
   CHECK(r.err.find("larger than the TCP buffers geosim gives ns-3") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(dir / "out"));
 }
+
+TEST_CASE("under ns-3 the same run twice gives byte-identical results", "[network][ns3][determinism]") {
+  const char* flows = R"([{"from": "a-w0", "to": "b-w0", "bytes": 3e6}, {"from": "a-w1", "to": "b-w0", "bytes": 2e6}])";
+  auto one = run_ns3("ns3-again-1", kTwoSites, flows), two = run_ns3("ns3-again-2", kTwoSites, flows);
+  for (const char* key : {"scenario", "scenario_file", "platform_file"}) { // two folders, two names
+    one.erase(key);
+    two.erase(key);
+  }
+  CHECK(one == two);
+}

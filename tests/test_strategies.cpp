@@ -196,3 +196,15 @@ TEST_CASE("sovereignty: an enforced policy refuses centralized before it runs, a
   CHECK(bad.err.find("sovereignty.raw_data.stay_in[0]: expected a jurisdiction of the platform's sites") !=
         std::string::npos);
 }
+
+TEST_CASE("sovereignty: an enforced policy ends a run whose undeclared raw transfer crosses a closed border",
+          "[strategies][sovereignty]") {
+  auto dir = temp_dir("sovereignty-runtime");
+  nlohmann::json strict = {{"sovereignty", {{"raw_data", "stay_in_jurisdiction"}, {"enforce", true}}}};
+  nlohmann::json traffic = {{"name", "traffic"}, {"flows", {{{"from", "c1-w0"}, {"to", "hub-w0"}, {"bytes", 1e6}}}}};
+  auto r = run_geosim("run -q " + jurisdiction_scenario(dir, traffic, strict) + " -o " + (dir / "out").string());
+  CHECK(r.status == 1);
+  CHECK(line_count(r.err) == 1);
+  CHECK(r.err.find("flow sent 1000000 bytes of raw data from c1-w0 (US) to hub-w0 (EU) at 0 s") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir / "out"));
+}
