@@ -71,19 +71,11 @@ double Recorder::progress(double now) const {
 
 static json opt_num(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
 
-/// Network bytes by what they carry: {"raw", "model", "control"}.
-static json by_class(const TrafficCounters& c) {
+/// A figure per byte class (sim/provenance.hpp), by the class's name: {"raw", "model", "control"}.
+template <class T> static json by_class(const std::array<T, kByteClasses>& per_class) {
   json out = json::object();
   for (int k = 0; k < kByteClasses; ++k)
-    out[byte_class_name(static_cast<ByteClass>(k))] = c.by_class[static_cast<std::size_t>(k)];
-  return out;
-}
-
-/// Inter-site bytes by what they carry and by "source jurisdiction->destination jurisdiction".
-static json by_class_jurisdictions(const TrafficCounters& c) {
-  json out = json::object();
-  for (int k = 0; k < kByteClasses; ++k)
-    out[byte_class_name(static_cast<ByteClass>(k))] = c.by_class_jurisdictions[static_cast<std::size_t>(k)];
+    out[byte_class_name(static_cast<ByteClass>(k))] = per_class[static_cast<std::size_t>(k)];
   return out;
 }
 
@@ -139,8 +131,8 @@ json Recorder::summary(double sim_time, const NetworkSpec& applied, bool time_li
         {"host_local", c.host_local_bytes},
         {"messages", c.messages},
         {"by_site_pair", pairs},
-        {"by_class", by_class(c)},
-        {"by_class_jurisdictions", by_class_jurisdictions(c)},
+        {"by_class", by_class(c.by_class)},                             // network bytes
+        {"by_class_jurisdictions", by_class(c.by_class_jurisdictions)}, // inter-site, "J1->J2"
         {"by_link", c.by_link}}},
       {"compute", compute_summary()},
       {"sovereignty", transport_.sovereignty_report()},

@@ -47,20 +47,19 @@ void Transport::account(const sg4::Host* from, const sg4::Host* to, double bytes
   int a = platform_.site(from), b = platform_.site(to);
   auto cls = static_cast<std::size_t>(byte_class_of(kind));
   // A message between two actors of one host never reaches the network: it is neither LAN nor WAN.
-  if (from == to)
+  if (from == to) {
     counters_.host_local_bytes += bytes;
-  else
+  } else {
     (a == b ? counters_.lan_bytes : counters_.wan_bytes) += bytes;
-  if (from != to) {
     counters_.by_site_pair[a][b] += bytes;
     counters_.by_class[cls] += bytes;
   }
-  if (a == b)
-    return count_message(from, to, bytes);
-  const std::string &ja = platform_.spec.sites[a].jurisdiction, &jb = platform_.spec.sites[b].jurisdiction;
-  counters_.by_class_jurisdictions[cls][ja + "->" + jb] += bytes;
-  if (cls == static_cast<std::size_t>(ByteClass::raw) && policy_.forbids(ja, jb))
-    violation(from, to, bytes, kind, ja, jb);
+  if (a != b) {
+    const std::string &ja = platform_.spec.sites[a].jurisdiction, &jb = platform_.spec.sites[b].jurisdiction;
+    counters_.by_class_jurisdictions[cls][ja + "->" + jb] += bytes;
+    if (cls == static_cast<std::size_t>(ByteClass::raw) && policy_.forbids(ja, jb))
+      violation(from, to, bytes, kind, ja, jb);
+  }
   count_message(from, to, bytes);
 }
 
