@@ -179,7 +179,16 @@ TEST_CASE("images drift: per-site class mixes, a trend that travels, fresh train
   // Two test images (classes 0 and 1) leave the drift's class 2 nothing to be tested on.
   json few = doc;
   few["dataset"]["test_samples"] = 2;
+  // Refused while parsing, so `geosim validate` refuses it, from the label files alone.
   Field limited((dir / "scenario.json").string(), "workload", few);
-  WorkloadSpec spec = parse_workload(limited, p);
-  CHECK_THROWS_WITH(Workload(spec, 4, 7), Contains("no test image of class 2, which a drift adds"));
+  CHECK_THROWS_AS(parse_workload(limited, p), InputError);
+  Field limited2((dir / "scenario.json").string(), "workload", few);
+  CHECK_THROWS_WITH(parse_workload(limited2, p),
+                    Contains("scenario.json: workload.drift: no test image of class 2 in") &&
+                        Contains("which drifting sites may see"));
+  // A drift adding a class that no training image has is refused the same way.
+  json absent = doc;
+  absent["dataset"]["samples"] = 2; // the training file's first two images: classes 0 and 1 only
+  Field no_class((dir / "scenario.json").string(), "workload", absent);
+  CHECK_THROWS_WITH(parse_workload(no_class, p), Contains("no training image of class 2 in"));
 }

@@ -251,6 +251,44 @@ void parse_drift_entry(Field f, WorkloadSpec& w, const PlatformSpec& p) {
 
 } // namespace
 
+namespace {
+
+/// The classes among the first `limit` labels of an IDX label file (0: all).
+std::vector<bool> classes_in(const std::string& labels, int limit, int classes) {
+  std::vector<bool> has(static_cast<std::size_t>(classes), false);
+  for (std::uint8_t c : read_idx(labels, static_cast<std::uint32_t>(limit)).values)
+    if (c < classes)
+      has[c] = true;
+  return has;
+}
+
+/// A drift on images draws its new classes from the training and test images, so a class that neither
+/// holds is refused here, where `validate` sees it, from the label files alone. The sites' held-out
+/// images are taken as holding every class of the pool when test_fraction > 0; the workload's own check
+/// (Workload::check_banks) still catches the rare split that leaves a class none.
+void check_drift_images(const Field& f, const WorkloadSpec& w) {
+  const ImagesSpec& s = w.images;
+  std::vector<bool> train = classes_in(s.labels, s.samples, s.classes);
+  std::vector<bool> test = s.test_labels.empty() ? train : classes_in(s.test_labels, s.test_samples, s.classes);
+  if (s.test_labels.empty() && w.test_fraction <= 0)
+    test.assign(test.size(), false);
+  const std::string& test_file = s.test_images.empty() ? s.images : s.test_images;
+  auto refuse = [&](const std::string& file, const std::string& what, int c) {
+    throw InputError(fmt::format("{}: {}.drift: no {} image of class {} in {}, which {}", f.file(), f.path(), what,
+                                 c, file, what == "training" ? "a drift adds" : "drifting sites may see (raise "
+                                 "workload.dataset.test_samples)"));
+  };
+  for (const DriftEvent& e : w.drift)
+    for (int c : e.add_classes)
+      if (!train[static_cast<std::size_t>(c)])
+        refuse(s.images, "training", c);
+  for (int c = 0; c < s.classes; ++c)
+    if (train[static_cast<std::size_t>(c)] && !test[static_cast<std::size_t>(c)])
+      refuse(test_file, "test", c);
+}
+
+} // namespace
+
 WorkloadSpec parse_workload(Field& f, const PlatformSpec& p) {
   WorkloadSpec w;
   parse_dataset(f.at("dataset"), w);
@@ -274,6 +312,8 @@ WorkloadSpec parse_workload(Field& f, const PlatformSpec& p) {
   w.raw_bytes_per_sample =
       f.number_or("raw_bytes_per_sample", default_raw, 0, std::numeric_limits<double>::infinity(), true);
   f.finish();
+  if (w.dataset == "images" && !w.drift.empty())
+    check_drift_images(f, w);
   return w;
 }
 
