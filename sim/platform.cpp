@@ -1,6 +1,7 @@
 #include "sim/platform.hpp"
 
 #include <fmt/format.h>
+#include <algorithm>
 #include <simgrid/s4u.hpp>
 
 namespace sg4 = simgrid::s4u;
@@ -12,6 +13,11 @@ int PlatformSpec::site_index(const std::string& n) const {
     if (sites[i].name == n)
       return static_cast<int>(i);
   return -1;
+}
+
+bool PlatformSpec::has_link_traces() const {
+  auto traced = [](const auto& entry) { return !entry.second.trace.empty(); };
+  return std::any_of(pairs.begin(), pairs.end(), traced) || std::any_of(uplinks.begin(), uplinks.end(), traced);
 }
 
 std::vector<const WanLinkSpec*> PlatformSpec::wan_path(int a, int b) const {
@@ -47,6 +53,8 @@ WanLinkSpec parse_link(Field& f) {
   WanLinkSpec l;
   l.bandwidth_Bps = f.at("bandwidth_mbps").number(kMinMbps, kInf) * 1e6 / 8;
   l.latency_s = f.at("latency_ms").number(0, 1e6) / 1e3;
+  if (auto trace = f.maybe("trace"))
+    l.trace = parse_link_trace(*trace, l.bandwidth_Bps, kMinMbps);
   return l;
 }
 
@@ -272,7 +280,10 @@ Platform build_platform(const PlatformSpec& spec) {
     zones.push_back(build_site(root, spec.sites[i], out, static_cast<int>(i)));
 
   auto make_link = [&](const std::string& name, const WanLinkSpec& l) {
-    return root->create_split_duplex_link(name, l.bandwidth_Bps)->set_latency(l.latency_s)->seal();
+    auto* link = root->create_split_duplex_link(name, l.bandwidth_Bps);
+    link->set_latency(l.latency_s);
+    apply_link_trace(link->get_link_up(), link->get_link_down(), l.trace, l.bandwidth_Bps);
+    return link->seal();
   };
   std::map<std::pair<int, int>, sg4::Link*> pair_links;
   std::map<int, sg4::Link*> uplinks;

@@ -1,6 +1,7 @@
 #pragma once
 // A geosim platform: sites (data centers or edge sites) joined by a WAN. The spec is parsed and
 // checked without SimGrid; build_platform() then turns it into SimGrid zones, hosts and links.
+#include "sim/link_trace.hpp"
 #include "sim/input.hpp"
 
 #include <map>
@@ -42,6 +43,7 @@ struct SiteSpec {
 struct WanLinkSpec {
   double bandwidth_Bps = 0; ///< bytes per second
   double latency_s = 0;     ///< one-way
+  LinkTrace trace;          ///< how bandwidth and latency change over time, and when the link is down
 };
 
 struct PlatformSpec {
@@ -57,6 +59,7 @@ struct PlatformSpec {
   std::map<int, WanLinkSpec> uplinks;
 
   int site_index(const std::string& name) const; ///< -1 when unknown
+  bool has_link_traces() const; ///< whether any WAN link changes over time
   /// The WAN links a flow from site a to site b crosses (empty when a == b), as spec entries.
   std::vector<const WanLinkSpec*> wan_path(int a, int b) const;
 };

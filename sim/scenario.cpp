@@ -232,6 +232,9 @@ Scenario parse_scenario(const json& doc, const std::string& file) {
   sc.platform = load_platform_spec(sc.platform_file);
   if (auto n = root.maybe("network"))
     sc.network = parse_network(*n);
+  if (sc.network.model == "ns-3" && sc.platform.has_link_traces())
+    input_error(sc.platform_file, "wan", "links without a \"trace\" under ns-3 (geosim hands traces to SimGrid's "
+                "flow-level link profiles, which its ns-3 bindings do not read); run it under CM02 or LV08");
   set_wan_bandwidth(sc.platform, sc.network);
   sc.scale_model = root.number_or("scale_model", 1, 1);
   slow_platform(sc.platform, sc.scale_model);

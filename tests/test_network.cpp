@@ -127,3 +127,80 @@ TEST_CASE("a scenario with several strategies writes a comparison", "[runner]") 
   CHECK_THAT(read_text(out / "comparison.csv"), Contains("label,strategy,reached_target"));
   CHECK_THAT(read_text(out / "comparison.csv"), Contains(",compute_core_s,compute_core_s_to_target,"));
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Links that change over time (sim/link_trace.*): tests/data/two-sites.json's WAN link with a "trace".
+
+namespace {
+/// Writes two-sites.json with `trace` on its WAN link and a scenario sending one 1e8-byte flow from a to b
+/// at `start_s`; returns the scenario's path.
+std::filesystem::path traced_flow(const std::string& name, const nlohmann::json& trace, double start_s = 0) {
+  auto dir = temp_dir(name);
+  auto platform = read_json(data("two-sites.json"));
+  platform["wan"]["links"][0]["trace"] = trace;
+  write_text(dir / "platform.json", platform.dump());
+  nlohmann::json scenario = {{"name", name}, {"platform", "platform.json"}, {"network", {{"model", "CM02"}}},
+                             {"strategy", {{"name", "traffic"}, {"flows", {{{"from", "a-w0"}, {"to", "b-w0"},
+                                                                            {"bytes", 1e8}, {"start_s", start_s}}}}}}};
+  write_text(dir / "scenario.json", scenario.dump());
+  return dir / "scenario.json";
+}
+
+double traced_end(const std::filesystem::path& scenario) {
+  auto out = scenario.parent_path() / "out";
+  auto r = run_geosim("run -q " + scenario.string() + " -o " + out.string());
+  REQUIRE(r.status == 0);
+  return read_json(out / "traffic" / "summary.json")["details"]["flows"][0]["end_s"].get<double>();
+}
+} // namespace
+
+TEST_CASE("a WAN link whose bandwidth halves at t: a flow crossing t takes the closed-form time", "[network][trace]") {
+  // 80 Mb/s until 4 s, then 40: by 4 s the flow has moved B (4 - L) bytes, the rest goes at B/2.
+  double end = traced_end(traced_flow("trace-half", {{"bandwidth_mbps", {{4, 40}}}}));
+  CHECK(end == Approx(4 + (1e8 - kWanBps * (4 - kWanLatency)) / (kWanBps / 2)).epsilon(1e-9));
+  // Untraced, the same flow ends at L + S/B; a trace read from a text file (comments, blank lines)
+  // that halves the bandwidth from 4 to 6 s costs it one second.
+  auto scenario = traced_flow("trace-file", {{"bandwidth_mbps", "bw.txt"}});
+  write_text(scenario.parent_path() / "bw.txt", "# time_s  Mb/s\n4 40\n\n6 80   # back to nominal\n");
+  CHECK(traced_end(scenario) == Approx(kWanLatency + 1e8 / kWanBps + 1).epsilon(1e-9));
+}
+
+TEST_CASE("a WAN link down from t1 to t2 delays a flow crossing it by exactly the outage (CM02)", "[network][trace]") {
+  double end = traced_end(traced_flow("trace-down", {{"down_s", {{3, 7}}}}));
+  CHECK(end == Approx(kWanLatency + 1e8 / kWanBps + 4).epsilon(1e-9));
+  // The bandwidth in force when the link comes back is the trace's: down 3-7 s, 40 Mb/s from 5 s.
+  end = traced_end(traced_flow("trace-down-half", {{"down_s", {{3, 7}}}, {"bandwidth_mbps", {{5, 40}}}}));
+  CHECK(end == Approx(7 + (1e8 - kWanBps * (3 - kWanLatency)) / (kWanBps / 2)).epsilon(1e-9));
+}
+
+TEST_CASE("a latency trace sets the latency of flows that start after its change", "[network][trace]") {
+  double end = traced_end(traced_flow("trace-latency", {{"latency_ms", {{1, 150}}}}, 2));
+  CHECK(end == Approx(2 + 0.15 + 1e8 / kWanBps).epsilon(1e-9));
+}
+
+TEST_CASE("a bad trace is refused with exit 2, naming the file and the line or field", "[network][trace][errors]") {
+  auto scenario = traced_flow("trace-bad", {{"bandwidth_mbps", "bw.txt"}});
+  auto check = [&](const std::string& text, const std::string& says) {
+    write_text(scenario.parent_path() / "bw.txt", text);
+    auto r = run_geosim("validate " + scenario.string());
+    CHECK(r.status == 2);
+    CHECK_THAT(r.err, Contains("bw.txt:" + says));
+    CHECK(line_count(r.err) == 1);
+  };
+  check("4 40\n5 oops\n", "2: expected two numbers (time and value), got \"5 oops\"");
+  check("# header\n4 40\n3 80\n", "3: expected times of at least 0 s in increasing order, got 3 80");
+  check("4 40 7\n", "1: expected two numbers");
+  check("4 -1\n", "1: expected a value in Mb/s");
+  std::filesystem::remove(scenario.parent_path() / "bw.txt");
+  auto r = run_geosim("validate " + scenario.string());
+  CHECK(r.status == 2);
+  CHECK_THAT(r.err, Contains("bw.txt: cannot read this trace file"));
+
+  auto overlap = traced_flow("trace-overlap", {{"down_s", {{3, 7}, {6, 9}}}});
+  r = run_geosim("validate " + overlap.string());
+  CHECK(r.status == 2);
+  CHECK_THAT(r.err, Contains("platform.json: wan.links[0].trace.down_s[1]: expected an interval"));
+  r = run_geosim("validate " + traced_flow("trace-ns3", {{"down_s", {{3, 7}}}}).string() + " --set network.model=ns-3");
+  CHECK(r.status == 2);
+  CHECK_THAT(r.err, Contains("under ns-3"));
+}

@@ -1,0 +1,155 @@
+#include "sim/link_trace.hpp"
+
+#include <simgrid/kernel/ProfileBuilder.hpp>
+#include <simgrid/s4u/Link.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <set>
+#include <sstream>
+
+namespace geosim {
+namespace {
+
+/// A stalled link keeps this share of its bandwidth: SimGrid 3.32 ignores a bandwidth of 0, and at
+/// 1e-12 an outage of an hour moves a flow by under 4 ns of transfer time.
+constexpr double kStalledShare = 1e-12;
+
+struct Pair {
+  double first, second;
+  std::string where; ///< "file:line" or "file: path[i]", for errors
+};
+
+std::vector<Pair> pairs_from_text(const std::string& path) {
+  std::ifstream in(path);
+  if (!in)
+    throw InputError(fmt::format("{}: cannot read this trace file", path));
+  std::vector<Pair> out;
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    line = line.substr(0, line.find('#'));
+    std::istringstream words(line);
+    double a = 0, b = 0;
+    std::string rest;
+    if (!(words >> a)) {
+      if (line.find_first_not_of(" \t\r") == std::string::npos)
+        continue; // blank or comment
+      throw InputError(fmt::format("{}:{}: expected two numbers (time and value), got \"{}\"", path, n, line));
+    }
+    if (!(words >> b) || (words >> rest))
+      throw InputError(fmt::format("{}:{}: expected two numbers (time and value), got \"{}\"", path, n, line));
+    out.push_back({a, b, fmt::format("{}:{}", path, n)});
+  }
+  return out;
+}
+
+std::vector<Pair> pairs_of(Field f) {
+  if (f.is_string()) {
+    std::string path = f.string();
+    if (!path.empty() && path[0] != '/')
+      path = (std::filesystem::path(f.file()).parent_path() / path).string();
+    return pairs_from_text(path);
+  }
+  std::vector<Pair> out;
+  for (const Field& e : f.elements()) {
+    if (!e.is_array() || e.size() != 2)
+      e.fail("a pair [time_s, value]");
+    out.push_back({e.at(std::size_t{0}).number(), e.at(std::size_t{1}).number(), fmt::format("{}: {}", f.file(), e.path())});
+  }
+  return out;
+}
+
+[[noreturn]] void bad(const Pair& p, const std::string& expected) {
+  throw InputError(fmt::format("{}: expected {}, got {:g} {:g}", p.where, expected, p.first, p.second));
+}
+
+/// Time/value pairs in time order, each value within [lo, hi], scaled.
+std::vector<TracePoint> series(Field f, double lo, double hi, double scale, const std::string& unit) {
+  std::vector<TracePoint> out;
+  for (const Pair& p : pairs_of(std::move(f))) {
+    if (!(p.first >= 0) || (!out.empty() && p.first <= out.back().at_s))
+      bad(p, "times of at least 0 s in increasing order");
+    if (!(p.second >= lo && p.second <= hi))
+      bad(p, fmt::format("a value in {} from {:g} to {:g}", unit, lo, hi));
+    out.push_back({p.first, p.second * scale});
+  }
+  return out;
+}
+
+std::vector<std::pair<double, double>> outages(Field f) {
+  std::vector<std::pair<double, double>> out;
+  for (const Pair& p : pairs_of(std::move(f))) {
+    if (!(p.first >= 0 && p.second > p.first) || (!out.empty() && p.first < out.back().second))
+      bad(p, "an interval [from_s, to_s] with from_s < to_s, after the one before");
+    out.emplace_back(p.first, p.second);
+  }
+  return out;
+}
+
+/// The value in force at time t (`before` until the first point).
+double value_at(const std::vector<TracePoint>& s, double t, double before) {
+  double v = before;
+  for (const auto& p : s)
+    if (p.at_s <= t)
+      v = p.value;
+  return v;
+}
+
+bool is_down(const LinkTrace& tr, double t) {
+  return std::any_of(tr.down_s.begin(), tr.down_s.end(), [t](const auto& d) { return d.first <= t && t < d.second; });
+}
+
+} // namespace
+
+LinkTrace parse_link_trace(Field& f, double nominal_Bps, double min_bandwidth_mbps) {
+  LinkTrace t;
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  if (auto bw = f.maybe("bandwidth_mbps"))
+    t.bandwidth_share = series(*bw, min_bandwidth_mbps, kInf, 1e6 / 8 / nominal_Bps, "Mb/s");
+  if (auto lat = f.maybe("latency_ms"))
+    t.latency_s = series(*lat, 0, 1e6, 1e-3, "ms");
+  if (auto down = f.maybe("down_s"))
+    t.down_s = outages(*down);
+  f.finish();
+  return t;
+}
+
+std::string bandwidth_profile(const LinkTrace& t, double nominal_Bps) {
+  if (t.bandwidth_share.empty() && t.down_s.empty())
+    return "";
+  std::set<double> times;
+  for (const auto& p : t.bandwidth_share)
+    times.insert(p.at_s);
+  for (const auto& [from, to] : t.down_s)
+    times.insert({from, to});
+  std::string out;
+  for (double at : times) {
+    double v = nominal_Bps * value_at(t.bandwidth_share, at, 1.0);
+    out += fmt::format("{:.17g} {:.17g}\n", at, is_down(t, at) ? v * kStalledShare : v);
+  }
+  return out;
+}
+
+std::string latency_profile(const LinkTrace& t) {
+  std::string out;
+  for (const auto& p : t.latency_s)
+    out += fmt::format("{:.17g} {:.17g}\n", p.at_s, p.value);
+  return out;
+}
+
+void apply_link_trace(simgrid::s4u::Link* up, simgrid::s4u::Link* down, const LinkTrace& t, double nominal_Bps) {
+  using simgrid::kernel::profile::ProfileBuilder;
+  std::string bw = bandwidth_profile(t, nominal_Bps), lat = latency_profile(t);
+  for (auto* link : {up, down}) {
+    if (!bw.empty())
+      link->set_bandwidth_profile(ProfileBuilder::from_string(link->get_name() + "-bandwidth", bw, -1));
+    if (!lat.empty())
+      link->set_latency_profile(ProfileBuilder::from_string(link->get_name() + "-latency", lat, -1));
+  }
+}
+
+} // namespace geosim
