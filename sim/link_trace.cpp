@@ -90,19 +90,6 @@ std::vector<std::pair<double, double>> outages(Field f) {
   return out;
 }
 
-/// The value in force at time t (`before` until the first point).
-double value_at(const std::vector<TracePoint>& s, double t, double before) {
-  double v = before;
-  for (const auto& p : s)
-    if (p.at_s <= t)
-      v = p.value;
-  return v;
-}
-
-bool is_down(const LinkTrace& tr, double t) {
-  return std::any_of(tr.down_s.begin(), tr.down_s.end(), [t](const auto& d) { return d.first <= t && t < d.second; });
-}
-
 } // namespace
 
 LinkTrace parse_link_trace(Field& f, double nominal_Bps, double min_bandwidth_mbps) {
@@ -126,10 +113,17 @@ std::string bandwidth_profile(const LinkTrace& t, double nominal_Bps) {
     times.insert(p.at_s);
   for (const auto& [from, to] : t.down_s)
     times.insert({from, to});
+  // One walk over the change times, the bandwidth points and the outages, all in time order.
   std::string out;
+  double share = 1;
+  std::size_t next_point = 0, next_outage = 0;
   for (double at : times) {
-    double v = nominal_Bps * value_at(t.bandwidth_share, at, 1.0);
-    out += fmt::format("{:.17g} {:.17g}\n", at, is_down(t, at) ? v * kStalledShare : v);
+    while (next_point < t.bandwidth_share.size() && t.bandwidth_share[next_point].at_s <= at)
+      share = t.bandwidth_share[next_point++].value;
+    while (next_outage < t.down_s.size() && t.down_s[next_outage].second <= at)
+      ++next_outage;
+    bool down = next_outage < t.down_s.size() && t.down_s[next_outage].first <= at;
+    out += fmt::format("{:.17g} {:.17g}\n", at, nominal_Bps * share * (down ? kStalledShare : 1));
   }
   return out;
 }

@@ -15,9 +15,32 @@ int PlatformSpec::site_index(const std::string& n) const {
   return -1;
 }
 
+std::string PlatformSpec::pair_link_name(int a, int b) const {
+  return fmt::format("wan-{}-{}", sites[a].name, sites[b].name);
+}
+std::string PlatformSpec::uplink_name(int s) const { return fmt::format("wan-{}-uplink", sites[s].name); }
+
+std::map<std::string, const WanLinkSpec*> PlatformSpec::wan_links() const {
+  std::map<std::string, const WanLinkSpec*> out;
+  for (const auto& [key, l] : pairs)
+    out[pair_link_name(key.first, key.second)] = &l;
+  for (const auto& [s, l] : uplinks)
+    out[uplink_name(s)] = &l;
+  return out;
+}
+
+std::vector<PlatformSpec::NamedLink> PlatformSpec::mutable_wan_links() {
+  std::vector<NamedLink> out;
+  for (auto& [key, l] : pairs)
+    out.push_back({pair_link_name(key.first, key.second), &l, key.first, key.second});
+  for (auto& [s, l] : uplinks)
+    out.push_back({uplink_name(s), &l, s, hub});
+  return out;
+}
+
 bool PlatformSpec::has_link_traces() const {
-  auto traced = [](const auto& entry) { return !entry.second.trace.empty(); };
-  return std::any_of(pairs.begin(), pairs.end(), traced) || std::any_of(uplinks.begin(), uplinks.end(), traced);
+  auto links = wan_links();
+  return std::any_of(links.begin(), links.end(), [](const auto& l) { return !l.second->trace.empty(); });
 }
 
 std::vector<const WanLinkSpec*> PlatformSpec::wan_path(int a, int b) const {
@@ -288,9 +311,9 @@ Platform build_platform(const PlatformSpec& spec) {
   std::map<std::pair<int, int>, sg4::Link*> pair_links;
   std::map<int, sg4::Link*> uplinks;
   for (const auto& [key, l] : spec.pairs)
-    pair_links[key] = make_link(fmt::format("wan-{}-{}", spec.sites[key.first].name, spec.sites[key.second].name), l);
+    pair_links[key] = make_link(spec.pair_link_name(key.first, key.second), l);
   for (const auto& [s, l] : spec.uplinks)
-    uplinks[s] = make_link(fmt::format("wan-{}-uplink", spec.sites[s].name), l);
+    uplinks[s] = make_link(spec.uplink_name(s), l);
 
   int n = static_cast<int>(spec.sites.size());
   for (int a = 0; a < n; ++a)

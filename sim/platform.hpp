@@ -60,6 +60,17 @@ struct PlatformSpec {
 
   int site_index(const std::string& name) const; ///< -1 when unknown
   bool has_link_traces() const; ///< whether any WAN link changes over time
+  /// Every WAN link by its SimGrid name (`wan-<a>-<b>`, `wan-<site>-uplink`), in name order.
+  std::map<std::string, const WanLinkSpec*> wan_links() const;
+  /// The same, to change them, with the two sites each joins (an uplink joins its site and the hub).
+  struct NamedLink {
+    std::string name;
+    WanLinkSpec* link;
+    int a, b;
+  };
+  std::vector<NamedLink> mutable_wan_links();
+  std::string pair_link_name(int a, int b) const;
+  std::string uplink_name(int s) const;
   /// The WAN links a flow from site a to site b crosses (empty when a == b), as spec entries.
   std::vector<const WanLinkSpec*> wan_path(int a, int b) const;
 };

@@ -110,6 +110,7 @@ json Recorder::summary(double sim_time, const NetworkSpec& applied, bool time_li
       {"scale_model", scenario_.scale_model},
       {"wan_bandwidth_mbps", opt_num(scenario_.network.wan_bandwidth_mbps)},
       {"wan_bandwidth_scale", scenario_.network.wan_bandwidth_scale},
+      {"faults", faults_summary()},
       {"stop",
        {{"target_loss", opt_num(s.target_loss)},
         {"target_accuracy", opt_num(s.target_accuracy)},
@@ -134,7 +135,7 @@ json Recorder::summary(double sim_time, const NetworkSpec& applied, bool time_li
         {"by_class", by_class(c.by_class)},                             // network bytes
         {"by_class_jurisdictions", by_class(c.by_class_jurisdictions)}, // inter-site, "J1->J2"
         {"by_link", c.by_link}}},
-      {"compute", compute_summary()},
+      {"compute", compute_summary(sim_time)},
       {"sovereignty", transport_.sovereignty_report()},
       {"cost", scenario_.prices ? run_cost(*scenario_.prices, scenario_.platform, c.by_site_pair,
                                            time_to_target_.value_or(sim_time), scenario_.scale_model)
@@ -144,10 +145,19 @@ json Recorder::summary(double sim_time, const NetworkSpec& applied, bool time_li
   return out;
 }
 
-json Recorder::compute_summary() const {
+json Recorder::compute_summary(double sim_time) const {
   json c = compute_.summary();
   c["core_s_to_target"] = opt_num(compute_to_target_);
+  // Goodput: core-seconds computed per second of the run (what faults and waiting take away).
+  c["core_s_per_s"] = sim_time > 0 ? json(c["core_s"].get<double>() / sim_time) : json(nullptr);
   return c;
+}
+
+json Recorder::faults_summary() const {
+  const auto& f = scenario_.network.faults;
+  if (!f && !scenario_.platform.has_link_traces())
+    return nullptr;
+  return {{"seed", f ? json(f->seed) : json(nullptr)}, {"outages_by_link", faults_report(scenario_.platform)}};
 }
 
 std::string Recorder::convergence_csv() const {

@@ -49,7 +49,8 @@ public:
   std::string significance_csv() const;
 
 private:
-  json compute_summary() const;
+  json compute_summary(double sim_time) const;
+  json faults_summary() const;
   bool target_met(double loss, double accuracy) const;
   bool converged(long long iteration, double loss);
 

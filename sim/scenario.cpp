@@ -54,7 +54,7 @@ void apply_override(json& doc, const std::string& assignment, const std::string&
 
 namespace {
 
-NetworkSpec parse_network(Field f) {
+NetworkSpec parse_network(Field f, const PlatformSpec& platform, long long seed) {
   NetworkSpec n;
   if (auto m = f.maybe("model")) {
     n.model = m->choice({"CM02", "LV08", "ns-3"});
@@ -65,6 +65,8 @@ NetworkSpec parse_network(Field f) {
     n.wan_bandwidth_mbps = b->number(0, std::numeric_limits<double>::infinity(), true);
   n.wan_bandwidth_scale =
       f.number_or("wan_bandwidth_scale", n.wan_bandwidth_scale, 0, std::numeric_limits<double>::infinity(), true);
+  if (auto faults = f.maybe("faults"))
+    n.faults = parse_faults(*faults, platform, seed);
   f.finish();
   return n;
 }
@@ -231,10 +233,17 @@ Scenario parse_scenario(const json& doc, const std::string& file) {
   sc.platform_file = ppath.lexically_normal().string();
   sc.platform = load_platform_spec(sc.platform_file);
   if (auto n = root.maybe("network"))
-    sc.network = parse_network(*n);
-  if (sc.network.model == "ns-3" && sc.platform.has_link_traces())
-    input_error(sc.platform_file, "wan", "links without a \"trace\" under ns-3 (geosim hands traces to SimGrid's "
-                "flow-level link profiles, which its ns-3 bindings do not read); run it under CM02 or LV08");
+    sc.network = parse_network(*n, sc.platform, sc.seed);
+  if (sc.network.model == "ns-3") {
+    // geosim hands traces and faults to SimGrid's flow-level link profiles, which its ns-3 bindings do not read.
+    if (sc.network.faults)
+      input_error(file, "network.faults", "no faults under ns-3 (they act on flow-level links); CM02 or LV08");
+    if (sc.platform.has_link_traces())
+      input_error(sc.platform_file, "wan", "links without a \"trace\" under ns-3 (traces act on flow-level links); "
+                  "run it under CM02 or LV08");
+  }
+  if (sc.network.faults)
+    apply_faults(sc.platform, *sc.network.faults, file);
   set_wan_bandwidth(sc.platform, sc.network);
   sc.scale_model = root.number_or("scale_model", 1, 1);
   slow_platform(sc.platform, sc.scale_model);

@@ -2,6 +2,7 @@
 // A scenario: platform, workload, one or more strategies, stop condition, seed and network model.
 // Parsing validates everything (including each strategy's parameters) before any simulation starts,
 // so bad input is reported before results are touched.
+#include "sim/faults.hpp"
 #include "sim/input.hpp"
 #include "sim/learning/workload.hpp"
 #include "sim/platform.hpp"
@@ -25,6 +26,7 @@ struct NetworkSpec {
   /// Sweeps: every WAN link set to this bandwidth, and/or every WAN bandwidth multiplied by this factor.
   std::optional<double> wan_bandwidth_mbps;
   double wan_bandwidth_scale = 1;
+  std::optional<FaultsSpec> faults; ///< laid over the platform's WAN links (sim/faults.*)
 };
 
 struct StopSpec {

@@ -204,3 +204,71 @@ TEST_CASE("a bad trace is refused with exit 2, naming the file and the line or f
   CHECK(r.status == 2);
   CHECK_THAT(r.err, Contains("under ns-3"));
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Faults a scenario lays over the WAN (network.faults, sim/faults.*).
+
+namespace {
+/// A traffic scenario on tests/data/gaia-tri.json (three sites, three 100 Mb/s links) with `faults`;
+/// one 1e8-byte flow from fast to b.
+nlohmann::json faulty_run(const std::string& name, const nlohmann::json& faults, int status = 0) {
+  auto dir = temp_dir(name);
+  nlohmann::json scenario = {
+      {"name", name},
+      {"platform", std::filesystem::absolute(data("gaia-tri.json")).string()},
+      {"network", {{"model", "CM02"}, {"faults", faults}}},
+      {"strategy", {{"name", "traffic"}, {"flows", {{{"from", "fast-w0"}, {"to", "b-w0"}, {"bytes", 1e8}}}}}}};
+  write_text(dir / "scenario.json", scenario.dump());
+  auto r = run_geosim("run -q " + (dir / "scenario.json").string() + " -o " + (dir / "out").string());
+  REQUIRE(r.status == status);
+  return status == 0 ? read_json(dir / "out" / "traffic" / "summary.json") : nlohmann::json{{"err", r.err}};
+}
+} // namespace
+
+TEST_CASE("a site cut off from the WAN stalls every flow through its links for exactly the outage",
+          "[network][faults]") {
+  // b is down 3-5 s and 4-7 s: one outage of 4 s on each of its links, none on fast-c.
+  auto s = faulty_run("faults-site", {{"sites_down_s", {{"b", {{3, 5}, {4, 7}}}}}});
+  double nominal = 0.01 + 1e8 / 12.5e6;
+  CHECK(s["details"]["flows"][0]["end_s"].get<double>() == Approx(nominal + 4).epsilon(1e-9));
+  auto links = s["faults"]["outages_by_link"];
+  CHECK(links.size() == 2);
+  CHECK(links["wan-fast-b"]["outages"] == 1);
+  CHECK(links["wan-fast-b"]["down_s"].get<double>() == 4);
+  CHECK(links["wan-b-c"]["first_s"].get<double>() == 3);
+  CHECK_FALSE(links.contains("wan-fast-c"));
+}
+
+TEST_CASE("generated faults: the seed fixes them, a correlated group moves as one", "[network][faults]") {
+  nlohmann::json faults = {{"horizon_s", 400},
+                           {"bandwidth", {{"every_s", 2}, {"sd", 0.3}}},
+                           {"outages", {{"mtbf_s", 40}, {"mttr_s", 5}}},
+                           {"correlated", nlohmann::json::array({nlohmann::json::array({"wan-fast-b", "wan-b-c"})})}};
+  auto a = faulty_run("faults-gen-a", faults), b = faulty_run("faults-gen-b", faults);
+  CHECK(a["faults"] == b["faults"]);
+  CHECK(a["details"]["flows"] == b["details"]["flows"]);
+  auto links = a["faults"]["outages_by_link"];
+  REQUIRE(links.contains("wan-fast-b"));
+  CHECK(links["wan-fast-b"] == links["wan-b-c"]);
+  CHECK(links["wan-fast-b"] != links["wan-fast-c"]);
+  // The noise moves the flow off its nominal time; another seed draws other faults.
+  CHECK(a["details"]["flows"][0]["end_s"].get<double>() != Approx(0.01 + 1e8 / 12.5e6));
+  faults["seed"] = 99;
+  CHECK(faulty_run("faults-gen-c", faults)["faults"] != a["faults"]);
+}
+
+TEST_CASE("bad faults are refused naming the field", "[network][faults][errors]") {
+  auto err = [](const std::string& name, const nlohmann::json& f) {
+    return faulty_run(name, f, 2)["err"].get<std::string>();
+  };
+  CHECK_THAT(err("faults-bad-link", {{"correlated", {{"wan-fast-x"}}}}),
+             Contains("network.faults.correlated[0][0]: expected the name of a WAN link"));
+  CHECK_THAT(err("faults-twice", {{"correlated", {{"wan-fast-b"}, {"wan-fast-b"}}}}),
+             Contains("a link in one correlated group only"));
+  CHECK_THAT(err("faults-site", {{"sites_down_s", {{"nowhere", {{1, 2}}}}}}),
+             Contains("network.faults.sites_down_s.nowhere: the name of a site"));
+  CHECK_THAT(err("faults-interval", {{"sites_down_s", {{"b", {{2, 1}}}}}}),
+             Contains("with from_s < to_s"));
+  CHECK_THAT(err("faults-horizon", {{"outages", {{"mtbf_s", 10}, {"mttr_s", 1}}}}),
+             Contains("network.faults.horizon_s"));
+}

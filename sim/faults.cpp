@@ -1,0 +1,158 @@
+#include "sim/faults.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <set>
+
+namespace geosim {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+std::vector<std::pair<double, double>> intervals(Field f) {
+  std::vector<std::pair<double, double>> out;
+  for (const Field& e : f.elements()) {
+    if (!e.is_array() || e.size() != 2)
+      e.fail("an interval [from_s, to_s]");
+    double from = e.at(std::size_t{0}).number(0), to = e.at(std::size_t{1}).number(0);
+    if (!(to > from))
+      e.fail("an interval [from_s, to_s] with from_s < to_s");
+    out.emplace_back(from, to);
+  }
+  return out;
+}
+
+/// Sorted, overlapping or touching intervals joined.
+std::vector<std::pair<double, double>> merged(std::vector<std::pair<double, double>> v) {
+  std::sort(v.begin(), v.end());
+  std::vector<std::pair<double, double>> out;
+  for (const auto& iv : v)
+    if (!out.empty() && iv.first <= out.back().second)
+      out.back().second = std::max(out.back().second, iv.second);
+    else
+      out.push_back(iv);
+  return out;
+}
+
+/// A stable 64-bit hash (FNV-1a) of a group's key, so that a group's draws do not depend on where it
+/// sits in the file or on which other links exist.
+std::uint64_t stream_of(long long seed, const std::string& key) {
+  std::uint64_t h = 1469598103934665603ull ^ static_cast<std::uint64_t>(seed);
+  for (unsigned char c : key)
+    h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+/// One draw of a link's (or a correlated group's) faults until the horizon.
+LinkTrace draw(const FaultsSpec& f, std::uint64_t stream) {
+  std::mt19937_64 rng(stream);
+  LinkTrace t;
+  if (f.bandwidth) {
+    std::normal_distribution<double> g(0, f.bandwidth->sd);
+    for (double at = 0; at < f.horizon_s; at += f.bandwidth->every_s)
+      t.bandwidth_share.push_back({at, std::max(f.bandwidth->min_share, 1 + g(rng))});
+    t.bandwidth_share.push_back({f.horizon_s, 1});
+  }
+  if (f.outages) {
+    std::exponential_distribution<double> up(1 / f.outages->mtbf_s), down(1 / f.outages->mttr_s);
+    for (double at = up(rng); at < f.horizon_s;) {
+      double until = std::min(at + down(rng), f.horizon_s);
+      t.down_s.emplace_back(at, until);
+      at = until + up(rng);
+    }
+  }
+  return t;
+}
+
+} // namespace
+
+FaultsSpec parse_faults(Field f, const PlatformSpec& p, long long default_seed) {
+  FaultsSpec s;
+  s.seed = f.integer_or("seed", default_seed, 0);
+  if (auto bw = f.maybe("bandwidth")) {
+    FaultsSpec::Noise n;
+    n.every_s = bw->at("every_s").number(0, kInf, true);
+    n.sd = bw->at("sd").number(0);
+    n.min_share = bw->number_or("min_share", n.min_share, 0, 1, true);
+    bw->finish();
+    s.bandwidth = n;
+  }
+  if (auto o = f.maybe("outages")) {
+    s.outages = FaultsSpec::Outages{o->at("mtbf_s").number(0, kInf, true), o->at("mttr_s").number(0, kInf, true)};
+    o->finish();
+  }
+  if (s.bandwidth || s.outages)
+    s.horizon_s = f.at("horizon_s").number(0, kInf, true);
+  if (auto groups = f.maybe("correlated")) {
+    std::set<std::string> names, seen;
+    for (const auto& [name, link] : p.wan_links())
+      names.insert(name);
+    for (const Field& g : groups->elements()) {
+      std::vector<std::string> group;
+      for (const Field& n : g.elements()) {
+        std::string name = n.string();
+        if (!names.count(name))
+          n.fail("the name of a WAN link of the platform (wan-<a>-<b> or wan-<site>-uplink)");
+        if (!seen.insert(name).second)
+          n.fail("a link in one correlated group only");
+        group.push_back(name);
+      }
+      s.correlated.push_back(group);
+    }
+  }
+  if (auto down = f.maybe("sites_down_s"))
+    for (const auto& site : down->keys()) {
+      int i = p.site_index(site);
+      if (i < 0)
+        input_error(f.file(), down->path() + "." + site, "the name of a site of the platform");
+      s.sites_down_s[i] = intervals(down->at(site));
+    }
+  f.finish();
+  return s;
+}
+
+void apply_faults(PlatformSpec& p, const FaultsSpec& faults, const std::string& file) {
+  auto links = p.mutable_wan_links();
+  std::map<std::string, std::string> stream_key; // link -> the key of the stream it draws from
+  for (const auto& group : faults.correlated)
+    for (const auto& name : group)
+      stream_key[name] = fmt::format("group:{}", fmt::join(group, ","));
+  bool generated = faults.bandwidth || faults.outages;
+  for (auto& l : links) {
+    std::vector<std::pair<double, double>> down;
+    for (int s : {l.a, l.b})
+      if (auto it = faults.sites_down_s.find(s); it != faults.sites_down_s.end())
+        down.insert(down.end(), it->second.begin(), it->second.end());
+    if (!generated && down.empty())
+      continue;
+    if (!l.link->trace.empty())
+      input_error(file, "network.faults",
+                  fmt::format("faults only on links without a trace of their own; {} has one in the platform file",
+                              l.name));
+    auto key = stream_key.count(l.name) ? stream_key[l.name] : "link:" + l.name;
+    LinkTrace t = generated ? draw(faults, stream_of(faults.seed, key)) : LinkTrace{};
+    down.insert(down.end(), t.down_s.begin(), t.down_s.end());
+    t.down_s = merged(down);
+    l.link->trace = t;
+  }
+}
+
+json faults_report(const PlatformSpec& p) {
+  json out = json::object();
+  for (const auto& [name, link] : p.wan_links()) {
+    const auto& down = link->trace.down_s;
+    if (down.empty())
+      continue;
+    double total = 0;
+    for (const auto& [from, to] : down)
+      total += to - from;
+    out[name] = {{"outages", down.size()}, {"down_s", total}, {"first_s", down.front().first}};
+  }
+  return out;
+}
+
+} // namespace geosim

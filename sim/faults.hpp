@@ -1,0 +1,44 @@
+#pragma once
+// Faults a scenario lays over its platform's WAN: each link's bandwidth as a stationary component with
+// noise, rare downtime excursions (up and down times drawn from MTBF and MTTR), links that move
+// together (a correlated group draws from one stream, as about 10% of path pairs did in "Bandwidth in
+// the Cloud"), and sites cut off from the WAN for given intervals. Everything is drawn from the seed
+// when the scenario is read and becomes the links' traces (sim/link_trace.*), so a rerun with the same
+// seed meets the same faults.
+#include "sim/input.hpp"
+#include "sim/platform.hpp"
+
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace geosim {
+
+struct FaultsSpec {
+  long long seed = 1;
+  double horizon_s = 0; ///< generated events end here (the link is nominal after)
+  struct Noise {
+    double every_s = 60, sd = 0.1, min_share = 0.1;
+  };
+  std::optional<Noise> bandwidth;
+  struct Outages {
+    double mtbf_s = 0, mttr_s = 0;
+  };
+  std::optional<Outages> outages;
+  std::vector<std::vector<std::string>> correlated; ///< groups of link names
+  std::map<int, std::vector<std::pair<double, double>>> sites_down_s;
+};
+
+/// Reads a scenario's network.faults; `default_seed` is the scenario's seed.
+FaultsSpec parse_faults(Field f, const PlatformSpec& p, long long default_seed);
+
+/// Draws the faults and writes them into the platform's link traces. A link with a trace of its own in
+/// the platform file is refused: the two would disagree on what the link does.
+void apply_faults(PlatformSpec& p, const FaultsSpec& faults, const std::string& file);
+
+/// Per link with outages: how many and how long in all; for summary.json.
+json faults_report(const PlatformSpec& p);
+
+} // namespace geosim
