@@ -148,9 +148,12 @@ json faults_report(const PlatformSpec& p) {
     if (down.empty())
       continue;
     double total = 0;
-    for (const auto& [from, to] : down)
+    json intervals = json::array();
+    for (const auto& [from, to] : down) {
       total += to - from;
-    out[name] = {{"outages", down.size()}, {"down_s", total}, {"first_s", down.front().first}};
+      intervals.push_back({from, to});
+    }
+    out[name] = {{"outages", down.size()}, {"down_s", total}, {"intervals", intervals}};
   }
   return out;
 }

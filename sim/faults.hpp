@@ -38,7 +38,7 @@ FaultsSpec parse_faults(Field f, const PlatformSpec& p, long long default_seed);
 /// the platform file is refused: the two would disagree on what the link does.
 void apply_faults(PlatformSpec& p, const FaultsSpec& faults, const std::string& file);
 
-/// Per link with outages: how many and how long in all; for summary.json.
+/// Per link with outages: how many, how long in all, and when; for summary.json.
 json faults_report(const PlatformSpec& p);
 
 } // namespace geosim

@@ -3,7 +3,12 @@
 // link may carry a "trace" of time/value pairs, inline or in a plain-text file, which geosim hands to
 // SimGrid as the link's profiles. A link that is down carries nothing: its flows stall where they are and
 // resume when it comes back (a TCP connection outlives a short outage), so an outage delays a flow by
-// its length.
+// its length; sim/outages.* does that.
+//
+// SimGrid caps a flow at the narrowest bandwidth on its route *when it starts* (CM02's
+// comm_action_set_bounds, 3.32 and later): a flow that starts in a dip keeps the dip's rate after the
+// link recovers, while a flow under way slows down when a dip begins. Outages are therefore not dips to
+// zero but stalls of the connections (sim/outages.*).
 #include "sim/input.hpp"
 
 #include <string>
@@ -36,7 +41,7 @@ struct LinkTrace {
 LinkTrace parse_link_trace(Field& f, double nominal_Bps, double min_bandwidth_mbps);
 
 /// SimGrid's profile text for the link's bandwidth (absolute bytes per second, as SimGrid 3.32 reads
-/// them) with the outages folded in, and for its latency; empty when the trace sets none.
+/// them) and for its latency; empty when the trace sets none.
 std::string bandwidth_profile(const LinkTrace& t, double nominal_Bps);
 std::string latency_profile(const LinkTrace& t);
 

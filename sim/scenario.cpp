@@ -65,7 +65,7 @@ NetworkSpec parse_network(Field f, const PlatformSpec& platform, long long seed)
     n.wan_bandwidth_mbps = b->number(0, std::numeric_limits<double>::infinity(), true);
   n.wan_bandwidth_scale =
       f.number_or("wan_bandwidth_scale", n.wan_bandwidth_scale, 0, std::numeric_limits<double>::infinity(), true);
-  if (auto faults = f.maybe("faults"))
+  if (auto faults = f.maybe("faults"); faults && !faults->raw().is_null()) // null: none (--set network.faults=null)
     n.faults = parse_faults(*faults, platform, seed);
   f.finish();
   return n;

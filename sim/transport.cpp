@@ -18,9 +18,11 @@ namespace geosim {
 
 Transport::Transport(const Platform& platform, SovereigntySpec policy)
     : platform_(platform), packet_level_(simgrid::config::get_value<std::string>("network/model") == "ns-3"),
-      policy_(std::move(policy)) {
+      policy_(std::move(policy)), outages_(platform.spec) {
   int n = platform.site_count();
   counters_.by_site_pair.assign(n, std::vector<double>(n, 0.0));
+  if (!outages_.empty())
+    outages_.start(sg4::Engine::get_instance()->get_all_hosts().front());
 }
 
 namespace {
@@ -97,8 +99,7 @@ json Transport::sovereignty_report() const {
           {"first_violation", first}};
 }
 
-void Transport::count_message(const sg4::Host* from, const sg4::Host* to, double bytes) {
-  counters_.messages++;
+const std::vector<std::string>& Transport::route_of(const sg4::Host* from, const sg4::Host* to) {
   auto key = std::make_pair(from, to);
   auto it = routes_.find(key);
   if (it == routes_.end()) {
@@ -110,7 +111,12 @@ void Transport::count_message(const sg4::Host* from, const sg4::Host* to, double
       names.push_back(l->get_name());
     it = routes_.emplace(key, std::move(names)).first;
   }
-  for (const auto& name : it->second)
+  return it->second;
+}
+
+void Transport::count_message(const sg4::Host* from, const sg4::Host* to, double bytes) {
+  counters_.messages++;
+  for (const auto& name : route_of(from, to))
     counters_.by_link[name] += bytes;
 }
 
@@ -137,6 +143,8 @@ sg4::Mailbox* Transport::connection(const Endpoint& to, const sg4::Host* from, c
   });
   reader->daemonize(); // a connection lives as long as someone uses it
   readers_.insert(reader->get_pid());
+  if (!outages_.empty())
+    outages_.watch(reader, route_of(from, to.host));
   return mbox;
 }
 

@@ -10,6 +10,7 @@
 // overestimate of one latency per queued message), and the receiver gets them in the order they
 // arrive across connections. A plain SimGrid mailbox would hand them over in the order they were
 // sent, so a small message from a near host would wait for a large one still crossing a WAN.
+#include "sim/outages.hpp"
 #include "sim/platform.hpp"
 #include "sim/provenance.hpp"
 
@@ -126,6 +127,8 @@ private:
   /// hosts is at least 1 byte (an empty one never completes there) and at most its TCP buffers.
   double simulated_size(const simgrid::s4u::Host* from, const simgrid::s4u::Host* to, double bytes) const;
   void account(const simgrid::s4u::Host* from, const simgrid::s4u::Host* to, double bytes, const std::string& kind);
+  /// The names of the links a message from one host to another crosses (cached).
+  const std::vector<std::string>& route_of(const simgrid::s4u::Host* from, const simgrid::s4u::Host* to);
   /// Messages and bytes per link of the route.
   void count_message(const simgrid::s4u::Host* from, const simgrid::s4u::Host* to, double bytes);
   /// Raw data crossing a border the policy closes: counted, the first one kept; fatal if enforced.
@@ -145,6 +148,7 @@ private:
   std::unordered_map<long, const std::string*> receiving_;
   long long traveling_ = 0;
   std::set<long> readers_;
+  OutageSchedule outages_; ///< WAN links that go down: their connections stall
 };
 
 } // namespace geosim

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The user-facing scripts on a tiny scenario: scripts/sweep (tidy CSV, resumable, interrupted points
 # redone, failed points reported), scripts/plot (a sweep in which no run reached its target) and the
-# input errors of plot, plot-drift, gather-sweep, reproduce and profile-sweep; plot of a priced run.
+# input errors of plot, plot-drift, gather-sweep, reproduce, profile-sweep and faults; plot of a run
+# (cost against time when priced, convergence with outages shaded).
 # usage: tests/test_scripts.sh GEOSIM_BINARY   (run from the source tree; ctest does)
 set -uo pipefail
 export GEOSIM="$1"
@@ -80,6 +81,17 @@ sed -i 's/"cost_usd": [0-9.]*/"cost_usd": null/g' "$WORK/cmp/comparison.json"
 "$ROOT/scripts/plot" "$WORK/cmp" -o "$WORK/cmp-plots" 2> "$WORK/cmp-none.err"
 check "plot of an unpriced run exits non-zero" test $? -ne 0
 check "plot of an unpriced run says so in one line" test "$(wc -l < "$WORK/cmp-none.err")" -eq 1
+# ... and with a strategy's convergence.csv (and outages in its summary), its curve with the outages shaded.
+mkdir -p "$WORK/cmp/a"
+printf 'sim_time,strategy,site,iteration,loss,accuracy,wan_bytes,lan_bytes,compute_core_s\n0,a,global,0,1,,0,0,0\n5,a,global,1,0.5,,0,0,0\n' \
+  > "$WORK/cmp/a/convergence.csv"
+echo '{"faults": {"seed": 1, "outages_by_link": {"wan-x-y": {"outages": 1, "down_s": 1, "intervals": [[1, 2]]}}}}' \
+  > "$WORK/cmp/a/summary.json"
+"$ROOT/scripts/plot" "$WORK/cmp" -o "$WORK/cmp-conv" 2> "$WORK/cmp-conv.err"
+check "plot draws a run's convergence with its outages" test -s "$WORK/cmp-conv/convergence_time.png"
+"$ROOT/scripts/faults" --build "$WORK/nothing" 2> "$WORK/faults.err"
+check "faults without a build exits non-zero" test $? -ne 0
+check "faults without a build says so in one line" test "$(wc -l < "$WORK/faults.err")" -eq 1
 
 "$ROOT/scripts/plot-drift" "$WORK/nothing" -o "$WORK/plots" 2> "$WORK/drift.err"
 check "plot-drift of a missing run exits non-zero" test $? -ne 0
