@@ -167,14 +167,14 @@ std::string describe_deadlock(const Transport& transport) {
   return fmt::format("{} actor(s) wait forever: {}", blocked.size(), shown);
 }
 
-/// Called by the time-limit actor: every other actor (but the connections' readers) waits in recv() on a
+/// Called by the time-limit actor: every other actor (but the transport's plumbing) waits in recv() on a
 /// mailbox with no message ready, and no message is on its way to anyone, so nothing can happen again.
 bool all_wait_for_nothing(const Transport& transport) {
   if (transport.traveling() > 0)
     return false;
   long self = simgrid::s4u::this_actor::get_pid();
   for (const auto& a : simgrid::s4u::Engine::get_instance()->get_all_actors()) {
-    if (a->get_pid() == self || transport.is_reader(a->get_pid()))
+    if (a->get_pid() == self || transport.is_plumbing(a->get_pid()))
       continue;
     auto it = transport.receiving().find(a->get_pid());
     if (it == transport.receiving().end() || simgrid::s4u::Mailbox::by_name(*it->second)->ready())

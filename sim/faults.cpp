@@ -130,9 +130,9 @@ void apply_faults(PlatformSpec& p, const FaultsSpec& faults, const std::string& 
     if (!generated && down.empty())
       continue;
     if (!l.link->trace.empty())
-      input_error(file, "network.faults",
-                  fmt::format("faults only on links without a trace of their own; {} has one in the platform file",
-                              l.name));
+      input_error(
+          file, "network.faults",
+          fmt::format("faults only on links without a trace of their own; {} has one in the platform file", l.name));
     auto key = stream_key.count(l.name) ? stream_key[l.name] : "link:" + l.name;
     LinkTrace t = generated ? draw(faults, stream_of(faults.seed, key)) : LinkTrace{};
     down.insert(down.end(), t.down_s.begin(), t.down_s.end());

@@ -53,7 +53,8 @@ std::vector<Pair> pairs_of(Field f) {
   for (const Field& e : f.elements()) {
     if (!e.is_array() || e.size() != 2)
       e.fail("a pair [time_s, value]");
-    out.push_back({e.at(std::size_t{0}).number(), e.at(std::size_t{1}).number(), fmt::format("{}: {}", f.file(), e.path())});
+    out.push_back(
+        {e.at(std::size_t{0}).number(), e.at(std::size_t{1}).number(), fmt::format("{}: {}", f.file(), e.path())});
   }
   return out;
 }

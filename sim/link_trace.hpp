@@ -27,9 +27,9 @@ struct TracePoint {
 };
 
 struct LinkTrace {
-  std::vector<TracePoint> bandwidth_share;        ///< from each time on, a share of the link's nominal bandwidth
-  std::vector<TracePoint> latency_s;              ///< from each time on, its one-way latency
-  std::vector<std::pair<double, double>> down_s;  ///< [from, to) intervals in which it carries nothing
+  std::vector<TracePoint> bandwidth_share;       ///< from each time on, a share of the link's nominal bandwidth
+  std::vector<TracePoint> latency_s;             ///< from each time on, its one-way latency
+  std::vector<std::pair<double, double>> down_s; ///< [from, to) intervals in which it carries nothing
   bool empty() const { return bandwidth_share.empty() && latency_s.empty() && down_s.empty(); }
 };
 

@@ -26,17 +26,20 @@ OutageSchedule::OutageSchedule(const PlatformSpec& spec) {
       events_.push_back({to, name, false});
     }
   // At one instant, links come back before others go down (intervals are half-open).
-  std::stable_sort(events_.begin(), events_.end(),
-                   [](const Event& a, const Event& b) { return a.at_s < b.at_s || (a.at_s == b.at_s && !a.down && b.down); });
+  std::stable_sort(events_.begin(), events_.end(), [](const Event& a, const Event& b) {
+    return a.at_s < b.at_s || (a.at_s == b.at_s && !a.down && b.down);
+  });
 }
 
-void OutageSchedule::start(sg4::Host* host) {
-  sg4::Actor::create("wan outages", host, [this] {
+long OutageSchedule::start(sg4::Host* host) {
+  auto actor = sg4::Actor::create("wan outages", host, [this] {
     for (const Event& e : events_) {
       sg4::this_actor::sleep_until(e.at_s);
       apply(e);
     }
-  })->daemonize();
+  });
+  actor->daemonize();
+  return actor->get_pid();
 }
 
 void OutageSchedule::watch(sg4::ActorPtr reader, const std::vector<std::string>& links) {

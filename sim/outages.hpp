@@ -21,8 +21,9 @@ class OutageSchedule {
 public:
   explicit OutageSchedule(const PlatformSpec& spec);
   bool empty() const { return events_.empty(); }
-  /// Starts the daemon that takes links down and up at their times (on `host`, which it does not load).
-  void start(simgrid::s4u::Host* host);
+  /// Starts the daemon that takes links down and up at their times (on `host`, which it does not load);
+  /// returns its actor id.
+  long start(simgrid::s4u::Host* host);
   /// A connection's reader and the WAN links of its route (SimGrid names, `_UP`/`_DOWN` allowed): stalled
   /// now if one of them is down, and whenever one goes down until all are up.
   void watch(simgrid::s4u::ActorPtr reader, const std::vector<std::string>& links);
@@ -41,8 +42,8 @@ private:
   void apply(const Event& e);
   void settle(Watched& w);
 
-  std::vector<Event> events_;                             ///< in time order
-  std::map<std::string, int> down_;                       ///< links now down
+  std::vector<Event> events_;       ///< in time order
+  std::map<std::string, int> down_; ///< links now down
   std::vector<Watched> watched_;
   std::map<std::string, std::vector<std::size_t>> by_link_; ///< link -> watched connections crossing it
 };

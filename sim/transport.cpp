@@ -22,7 +22,7 @@ Transport::Transport(const Platform& platform, SovereigntySpec policy)
   int n = platform.site_count();
   counters_.by_site_pair.assign(n, std::vector<double>(n, 0.0));
   if (!outages_.empty())
-    outages_.start(sg4::Engine::get_instance()->get_all_hosts().front());
+    plumbing_.insert(outages_.start(sg4::Engine::get_instance()->get_all_hosts().front()));
 }
 
 namespace {
@@ -142,7 +142,7 @@ sg4::Mailbox* Transport::connection(const Endpoint& to, const sg4::Host* from, c
     }
   });
   reader->daemonize(); // a connection lives as long as someone uses it
-  readers_.insert(reader->get_pid());
+  plumbing_.insert(reader->get_pid());
   if (!outages_.empty())
     outages_.watch(reader, route_of(from, to.host));
   return mbox;

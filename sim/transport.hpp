@@ -103,8 +103,9 @@ public:
   const std::unordered_map<long, const std::string*>& receiving() const { return receiving_; }
   /// Messages sent that have not yet arrived at their receiver's host.
   long long traveling() const { return traveling_; }
-  /// Whether an actor is one of the connections' readers (which only hand messages on).
-  bool is_reader(long pid) const { return readers_.count(pid) > 0; }
+  /// Whether an actor is the transport's own plumbing: a connection's reader (which only hands messages
+  /// on) or the daemon that takes WAN links down and up.
+  bool is_plumbing(long pid) const { return plumbing_.count(pid) > 0; }
 
   const TrafficCounters& counters() const { return counters_; }
   /// What the sovereignty policy saw: null without a policy.
@@ -147,7 +148,7 @@ private:
   std::set<std::string> opened_; ///< connections that have a reader
   std::unordered_map<long, const std::string*> receiving_;
   long long traveling_ = 0;
-  std::set<long> readers_;
+  std::set<long> plumbing_;
   OutageSchedule outages_; ///< WAN links that go down: their connections stall
 };
 
