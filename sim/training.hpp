@@ -91,6 +91,7 @@ struct ModelMessage {
   double samples = 0; ///< the sender's training-set size (FedAvg's n_k); travels in the round's header
   int value_bytes = 4;
   int epochs = 0; ///< server to client: local epochs this round (0: a straggler that will drop out)
+  long long round = 0; ///< the round it belongs to (in the header, with samples)
   double wire_bytes() const { return static_cast<double>(params.size()) * value_bytes; }
 };
 

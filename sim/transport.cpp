@@ -156,4 +156,20 @@ EnvelopePtr Transport::recv(const std::string& mailbox) {
   return env;
 }
 
+EnvelopePtr Transport::recv_until(const std::string& mailbox, double deadline) {
+  sg4::Mailbox* mbox = sg4::Mailbox::by_name(mailbox);
+  double left = deadline - sg4::Engine::get_clock();
+  if (left <= 0 && !mbox->ready())
+    return nullptr;
+  long pid = sg4::this_actor::get_pid();
+  receiving_[pid] = &mailbox;
+  EnvelopePtr env;
+  try {
+    env.reset(mbox->get<Envelope>(std::max(left, 0.0)));
+  } catch (const simgrid::TimeoutException&) {
+  }
+  receiving_.erase(pid);
+  return env;
+}
+
 } // namespace geosim

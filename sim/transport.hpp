@@ -98,6 +98,8 @@ public:
   }
   /// Blocking receive: the next message to have arrived at this mailbox, from any sender.
   EnvelopePtr recv(const std::string& mailbox);
+  /// The same, giving up at the simulated time `deadline`: null when nothing arrived by then.
+  EnvelopePtr recv_until(const std::string& mailbox, double deadline);
   /// The mailbox each actor now blocked in recv() waits on, by actor id (for the deadlock report). The
   /// names are the callers' own strings, alive while they wait: recv() stays free of copies.
   const std::unordered_map<long, const std::string*>& receiving() const { return receiving_; }

@@ -3,11 +3,19 @@
 // sends its model back; the server averages them weighted by the clients' sample counts.
 // Stragglers (optional): a share of the picked clients, drawn each round, either runs fewer epochs or
 // drops out (trains, never reports; the server averages the others, as FedProx's FedAvg baseline does).
+// Round deadline (optional, `deadline_s`): the server averages the replies that arrived within the
+// deadline of the round's start and drops the clients that missed it (a client cut off from the WAN, or
+// too slow); a reply that arrives in a later round is discarded. Rounds go on while the server itself is
+// cut off, each with no reply: the model waits.
 #include "sim/context.hpp"
 #include "sim/strategy.hpp"
 #include "sim/training.hpp"
 
 #include <fmt/format.h>
+
+#include <functional>
+#include <limits>
+#include <optional>
 
 namespace sg4 = simgrid::s4u;
 
@@ -42,6 +50,8 @@ public:
         straggler_epochs_ = static_cast<int>(st->integer_or("epochs", 1, 1, training_.local_epochs));
       st->finish();
     }
+    if (auto d = p.maybe("deadline_s"))
+      deadline_s_ = d->number(0, std::numeric_limits<double>::infinity(), true);
   }
 
   void deploy(RunContext& ctx) override {
@@ -72,7 +82,8 @@ private:
       train_epochs(*model, data, std::max(msg.epochs, 1), training_.batch, training_.lr, rng);
       if (msg.epochs > 0) // a dropped straggler trains but never gets its model back to the server
         ctx.transport.send(server, "update",
-                           ModelMessage{model->parameters(), static_cast<double>(data.size()), model->value_bytes});
+                           ModelMessage{model->parameters(), static_cast<double>(data.size()), model->value_bytes,
+                                        0, msg.round});
     }
   }
 
@@ -88,19 +99,18 @@ private:
       // The first `late` of the m picked clients straggle this round.
       std::size_t late = static_cast<std::size_t>(std::lround(straggler_share_ * static_cast<double>(m)));
       int late_epochs = straggler_mode_ == "drop" ? 0 : straggler_epochs_;
-      std::vector<sg4::CommPtr> sends;
+      std::vector<const Endpoint*> picked;
       for (std::size_t k = 0; k < m; ++k)
-        sends.push_back(ctx.transport.isend(
-            clients[order[k]], "model",
-            ModelMessage{model->parameters(), 0, model->value_bytes, k < late ? late_epochs : training_.local_epochs}));
-      sg4::Comm::wait_all(sends);
+        picked.push_back(&clients[order[k]]);
+      auto message = [&](std::size_t k) {
+        return ModelMessage{model->parameters(), 0, model->value_bytes,
+                            k < late ? late_epochs : training_.local_epochs, round};
+      };
       std::size_t reporting = late_epochs == 0 ? m - late : m;
-      // Average weighted by n_k; summing in client order keeps rounding identical run after run.
-      std::map<std::string, ModelMessage> replies;
-      for (std::size_t k = 0; k < reporting; ++k) {
-        auto env = ctx.transport.recv(me.mailbox);
-        replies.emplace(env->from->get_name(), env->as<ModelMessage>());
-      }
+      // Averaged in client order below, so that rounding is identical run after run.
+      std::map<std::string, ModelMessage> replies =
+          deadline_s_ ? exchange_by_deadline(ctx, me, picked, message, m - reporting, round)
+                      : exchange(ctx, me, picked, message, reporting);
       if (!replies.empty()) { // when every picked client dropped, the global model stays as it was
         Eigen::VectorXd sum = Eigen::VectorXd::Zero(model->parameters().size());
         double total = 0;
@@ -114,10 +124,60 @@ private:
       ctx.recorder.set_iterations(round);
       record(ctx, *model, round);
     }
+    if (deadline_s_)
+      ctx.recorder.detail("dropped_by_round", dropped_);
     std::vector<sg4::CommPtr> stops;
     for (const auto& c : clients)
-      stops.push_back(ctx.transport.isend(c, "stop", Opaque{kStopBytes}));
+      if (deadline_s_) // a client cut off now gets its stop when it is back; the server need not wait
+        ctx.transport.post(c, "stop", Opaque{kStopBytes});
+      else
+        stops.push_back(ctx.transport.isend(c, "stop", Opaque{kStopBytes}));
     sg4::Comm::wait_all(stops);
+  }
+
+  using MessageFor = std::function<ModelMessage(std::size_t)>;
+
+  /// Sends the round's model to the picked clients and waits for `reporting` replies.
+  static std::map<std::string, ModelMessage> exchange(RunContext& ctx, const Endpoint& me,
+                                                      const std::vector<const Endpoint*>& picked,
+                                                      const MessageFor& message, std::size_t reporting) {
+    std::vector<sg4::CommPtr> sends;
+    for (std::size_t k = 0; k < picked.size(); ++k)
+      sends.push_back(ctx.transport.isend(*picked[k], "model", message(k)));
+    sg4::Comm::wait_all(sends);
+    std::map<std::string, ModelMessage> replies;
+    for (std::size_t k = 0; k < reporting; ++k) {
+      auto env = ctx.transport.recv(me.mailbox);
+      replies.emplace(env->from->get_name(), env->as<ModelMessage>());
+    }
+    return replies;
+  }
+
+  /// The same with a deadline: the models go out without waiting for them to arrive, and the replies of
+  /// this round that arrive by the deadline are kept; the clients expected to reply (all picked but the
+  /// first `silent`, stragglers that drop out by design) that missed it are recorded.
+  std::map<std::string, ModelMessage> exchange_by_deadline(RunContext& ctx, const Endpoint& me,
+                                                           const std::vector<const Endpoint*>& picked,
+                                                           const MessageFor& message, std::size_t silent,
+                                                           long long round) {
+    double due = sg4::Engine::get_clock() + *deadline_s_;
+    for (std::size_t k = 0; k < picked.size(); ++k)
+      ctx.transport.post(*picked[k], "model", message(k));
+    std::map<std::string, ModelMessage> replies;
+    while (replies.size() < picked.size() - silent) {
+      auto env = ctx.transport.recv_until(me.mailbox, due);
+      if (!env)
+        break;
+      if (env->as<ModelMessage>().round == round) // an earlier round's reply comes too late to count
+        replies.emplace(env->from->get_name(), env->as<ModelMessage>());
+    }
+    json missed = json::array();
+    for (std::size_t k = silent; k < picked.size(); ++k)
+      if (!replies.count(picked[k]->host->get_name()))
+        missed.push_back(picked[k]->host->get_name());
+    if (!missed.empty())
+      dropped_.push_back({{"round", round}, {"at_s", sg4::Engine::get_clock()}, {"clients", missed}});
+    return replies;
   }
 
   static void record(RunContext& ctx, const Model& model, long long round) {
@@ -132,6 +192,8 @@ private:
   int straggler_epochs_ = 1;
   int server_site_ = 0;
   std::vector<int> clients_;
+  std::optional<double> deadline_s_;
+  json dropped_ = json::array(); ///< rounds in which picked clients missed the deadline
 };
 
 const StrategyRegistration reg{{"fedavg",

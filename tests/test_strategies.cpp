@@ -87,6 +87,40 @@ TEST_CASE("fedavg stragglers: dropped clients never report, slow ones run fewer 
   CHECK_THAT(bad.err, Catch::Contains("strategy.stragglers.mode: expected one of \"drop\", \"fewer_epochs\""));
 }
 
+TEST_CASE("fedavg with a round deadline drops exactly the clients cut off from the WAN", "[strategies][fedavg][faults]") {
+  // Every client a round (C = 1), rounds of about 20 ms; c2 is cut off from 0.05 to 0.09 s and the
+  // deadline is 30 ms. Round 3 (from 0.041 s) loses c2 mid-exchange; in round 4 (0.071-0.101 s) c2 is
+  // back at 0.09 s but first finishes round 3's model, so its reply comes after the deadline. c1, c3 and
+  // every other round are untouched.
+  const std::string common = "--set strategy.fraction=1 --set stop.max_iterations=6 --set strategy.deadline_s=0.03";
+  auto cut = run("fedavg-small.json", "fedavg",
+                 common + " --set 'network.faults={\"sites_down_s\": {\"c2\": [[0.05, 0.09]]}}'");
+  auto dropped = cut["details"]["dropped_by_round"];
+  REQUIRE(dropped.size() == 2);
+  CHECK(dropped[0]["round"] == 3);
+  CHECK(dropped[1]["round"] == 4);
+  for (const auto& d : dropped)
+    CHECK(d["clients"] == nlohmann::json::array({"c2-w0"}));
+  // A round that misses a client ends at its deadline (rounds start a few flops of averaging apart).
+  CHECK(dropped[1]["at_s"].get<double>() - dropped[0]["at_s"].get<double>() == Approx(0.03).epsilon(1e-5));
+  CHECK(cut["iterations"] == 6);
+
+  // With nobody cut off, a deadline nobody misses changes nothing: no drop, the same curve.
+  auto out = temp_dir("fedavg-deadline-same");
+  REQUIRE(run_geosim("run -q " + data("fedavg-small.json") + " -o " + (out / "a").string() + " " + common).status == 0);
+  REQUIRE(run_geosim("run -q " + data("fedavg-small.json") + " -o " + (out / "b").string() +
+                     " --set strategy.fraction=1 --set stop.max_iterations=6")
+              .status == 0);
+  CHECK(read_json(out / "a" / "fedavg" / "summary.json")["details"]["dropped_by_round"].empty());
+  CHECK(read_text(out / "a" / "fedavg" / "convergence.csv") == read_text(out / "b" / "fedavg" / "convergence.csv"));
+  // Stragglers that drop out by design are not deadline misses, and the round does not wait for them.
+  auto by_design = run("fedavg-small.json", "fedavg",
+                       "--set strategy.deadline_s=1 --set 'strategy.stragglers={\"share\": 0.5, \"mode\": \"drop\"}'");
+  auto plain = run("fedavg-small.json", "fedavg", "--set 'strategy.stragglers={\"share\": 0.5, \"mode\": \"drop\"}'");
+  CHECK(by_design["details"]["dropped_by_round"].empty());
+  CHECK(by_design["sim_time_s"].get<double>() == Approx(plain["sim_time_s"].get<double>()).epsilon(1e-9));
+}
+
 TEST_CASE("byte provenance: FedAvg moves model state and control, never raw data", "[strategies][provenance]") {
   auto s = run("fedavg-small.json", "fedavg");
   const auto& by_class = s["bytes"]["by_class"];
