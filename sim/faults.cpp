@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <cstdint>
 #include <limits>
 #include <random>
@@ -68,6 +71,33 @@ LinkTrace draw(const FaultsSpec& f, std::uint64_t stream) {
   return t;
 }
 
+/// Offline intervals by site from a text file: "<site> <from_s> <to_s>" a line, '#' comments.
+void read_sites_down(const std::string& path, const PlatformSpec& p,
+                     std::map<int, std::vector<std::pair<double, double>>>& out) {
+  std::ifstream in(path);
+  if (!in)
+    throw InputError(fmt::format("{}: cannot read this file of offline intervals", path));
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    std::istringstream words(line.substr(0, line.find('#')));
+    std::string site, rest;
+    double from = 0, to = 0;
+    if (!(words >> site))
+      continue; // blank or comment
+    auto bad = [&](const std::string& expected) {
+      throw InputError(fmt::format("{}:{}: expected {}, got \"{}\"", path, n, expected, line));
+    };
+    if (!(words >> from >> to) || (words >> rest))
+      bad("a site and an interval: <site> <from_s> <to_s>");
+    int i = p.site_index(site);
+    if (i < 0)
+      bad("the name of a site of the platform");
+    if (!(from >= 0 && to > from))
+      bad("an interval with 0 <= from_s < to_s");
+    out[i].emplace_back(from, to);
+  }
+}
+
 } // namespace
 
 FaultsSpec parse_faults(Field f, const PlatformSpec& p, long long default_seed) {
@@ -111,6 +141,12 @@ FaultsSpec parse_faults(Field f, const PlatformSpec& p, long long default_seed) 
         input_error(f.file(), down->path() + "." + site, "the name of a site of the platform");
       s.sites_down_s[i] = intervals(down->at(site));
     }
+  if (auto file = f.maybe("sites_down_file")) {
+    std::string path = file->string();
+    if (!path.empty() && path[0] != '/')
+      path = (std::filesystem::path(f.file()).parent_path() / path).string();
+    read_sites_down(path, p, s.sites_down_s);
+  }
   f.finish();
   return s;
 }

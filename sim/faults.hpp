@@ -2,7 +2,8 @@
 // Faults a scenario lays over its platform's WAN: each link's bandwidth as a stationary component with
 // noise, rare downtime excursions (up and down times drawn from MTBF and MTTR), links that move
 // together (a correlated group draws from one stream, as about 10% of path pairs did in "Bandwidth in
-// the Cloud"), and sites cut off from the WAN for given intervals. Everything is drawn from the seed
+// the Cloud"), and sites cut off from the WAN for given intervals (inline, or an availability trace
+// of edge devices in a text file). Everything is drawn from the seed
 // when the scenario is read and becomes the links' traces (sim/link_trace.*), so a rerun with the same
 // seed meets the same faults.
 #include "sim/input.hpp"
@@ -28,7 +29,7 @@ struct FaultsSpec {
   };
   std::optional<Outages> outages;
   std::vector<std::vector<std::string>> correlated; ///< groups of link names
-  std::map<int, std::vector<std::pair<double, double>>> sites_down_s;
+  std::map<int, std::vector<std::pair<double, double>>> sites_down_s; ///< inline and from sites_down_file
 };
 
 /// Reads a scenario's network.faults; `default_seed` is the scenario's seed.

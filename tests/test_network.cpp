@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <map>
 
 using namespace geosim::test;
 using Catch::Matchers::Contains;
@@ -215,9 +216,12 @@ TEST_CASE("a bad trace is refused with exit 2, naming the file and the line or f
 
 namespace {
 /// A traffic scenario on tests/data/gaia-tri.json (three sites, three 100 Mb/s links) with `faults`;
-/// one 1e8-byte flow from fast to b.
-nlohmann::json faulty_run(const std::string& name, const nlohmann::json& faults, int status = 0) {
+/// one 1e8-byte flow from fast to b. `files` are written beside the scenario.
+nlohmann::json faulty_run(const std::string& name, const nlohmann::json& faults, int status = 0,
+                          const std::map<std::string, std::string>& files = {}) {
   auto dir = temp_dir(name);
+  for (const auto& [file, text] : files)
+    write_text(dir / file, text);
   nlohmann::json scenario = {
       {"name", name},
       {"platform", std::filesystem::absolute(data("gaia-tri.json")).string()},
@@ -242,6 +246,22 @@ TEST_CASE("a site cut off from the WAN stalls every flow through its links for e
   CHECK(links["wan-fast-b"]["down_s"].get<double>() == 4);
   CHECK(links["wan-b-c"]["intervals"] == nlohmann::json::parse("[[3, 7]]"));
   CHECK_FALSE(links.contains("wan-fast-c"));
+}
+
+TEST_CASE("edge-device availability from a text file cuts sites off as the inline form does", "[network][faults]") {
+  auto s = faulty_run("faults-file", {{"sites_down_file", "offline.txt"}}, 0,
+                      {{"offline.txt", "# site from_s to_s\nb 3 5\n\nb 4 7   # overlaps: one outage\n"}});
+  CHECK(s["details"]["flows"][0]["end_s"].get<double>() == Approx(0.01 + 1e8 / 12.5e6 + 4).epsilon(1e-9));
+  CHECK(s["faults"]["outages_by_link"]["wan-fast-b"]["intervals"] == nlohmann::json::parse("[[3, 7]]"));
+  auto bad = [](const std::string& name, const std::string& text) {
+    return faulty_run(name, {{"sites_down_file", "offline.txt"}}, 2, {{"offline.txt", text}})["err"].get<std::string>();
+  };
+  CHECK_THAT(bad("faults-file-site", "b 1 2\nnowhere 1 2\n"),
+             Contains("offline.txt:2: expected the name of a site of the platform, got \"nowhere 1 2\""));
+  CHECK_THAT(bad("faults-file-fields", "b 1\n"), Contains("offline.txt:1: expected a site and an interval"));
+  CHECK_THAT(bad("faults-file-order", "b 5 2\n"), Contains("offline.txt:1: expected an interval with 0 <= from_s"));
+  CHECK_THAT(faulty_run("faults-file-none", {{"sites_down_file", "missing.txt"}}, 2)["err"].get<std::string>(),
+             Contains("missing.txt: cannot read this file of offline intervals"));
 }
 
 TEST_CASE("generated faults: the seed fixes them, a correlated group moves as one", "[network][faults]") {
