@@ -9,10 +9,15 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <set>
 #include <sstream>
 
 namespace geosim {
 namespace {
+
+/// A link that is down keeps this share of its bandwidth (SimGrid 3.32 ignores a bandwidth of 0): a flow
+/// under way when it goes down stalls, and an outage of an hour moves it by under 4 ns of transfer time.
+constexpr double kStalledShare = 1e-12;
 
 struct Pair {
   double first, second;
@@ -102,9 +107,25 @@ LinkTrace parse_link_trace(Field& f, double nominal_Bps, double min_bandwidth_mb
 }
 
 std::string bandwidth_profile(const LinkTrace& t, double nominal_Bps) {
-  std::string out;
+  if (t.bandwidth_share.empty() && t.down_s.empty())
+    return "";
+  std::set<double> times;
   for (const auto& p : t.bandwidth_share)
-    out += fmt::format("{:.17g} {:.17g}\n", p.at_s, nominal_Bps * p.value);
+    times.insert(p.at_s);
+  for (const auto& [from, to] : t.down_s)
+    times.insert({from, to});
+  // One walk over the change times, the bandwidth points and the outages, all in time order.
+  std::string out;
+  double share = 1;
+  std::size_t next_point = 0, next_outage = 0;
+  for (double at : times) {
+    while (next_point < t.bandwidth_share.size() && t.bandwidth_share[next_point].at_s <= at)
+      share = t.bandwidth_share[next_point++].value;
+    while (next_outage < t.down_s.size() && t.down_s[next_outage].second <= at)
+      ++next_outage;
+    bool down = next_outage < t.down_s.size() && t.down_s[next_outage].first <= at;
+    out += fmt::format("{:.17g} {:.17g}\n", at, nominal_Bps * share * (down ? kStalledShare : 1));
+  }
   return out;
 }
 

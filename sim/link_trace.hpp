@@ -1,14 +1,14 @@
 #pragma once
 // Links whose bandwidth and latency change over time, and that go down and come back: a platform's WAN
 // link may carry a "trace" of time/value pairs, inline or in a plain-text file, which geosim hands to
-// SimGrid as the link's profiles. A link that is down carries nothing: its flows stall where they are and
-// resume when it comes back (a TCP connection outlives a short outage), so an outage delays a flow by
-// its length; sim/outages.* does that.
+// SimGrid as the link's profiles. A link that is down carries (almost) nothing: the flows under way stall
+// where they are and resume when it comes back (a TCP connection outlives a short outage), so an
+// outage delays them by its length; and no new flow starts on it meanwhile (sim/outages.*).
 //
-// SimGrid caps a flow at the narrowest bandwidth on its route *when it starts* (CM02's
-// comm_action_set_bounds, 3.32 and later): a flow that starts in a dip keeps the dip's rate after the
-// link recovers, while a flow under way slows down when a dip begins. Outages are therefore not dips to
-// zero but stalls of the connections (sim/outages.*).
+// Why no new flow: SimGrid caps a flow at the narrowest bandwidth on its route *when it starts* (CM02's
+// comm_action_set_bounds, 3.32 and still upstream), so a flow begun on a link dipped to nothing would
+// crawl on after the link came back. The same rule makes a flow that starts in a bandwidth dip keep the
+// dip's rate to its end, while a flow under way slows down when a dip begins and speeds up after.
 #include "sim/input.hpp"
 
 #include <string>
@@ -41,7 +41,7 @@ struct LinkTrace {
 LinkTrace parse_link_trace(Field& f, double nominal_Bps, double min_bandwidth_mbps);
 
 /// SimGrid's profile text for the link's bandwidth (absolute bytes per second, as SimGrid 3.32 reads
-/// them) and for its latency; empty when the trace sets none.
+/// them) with the outages folded in, and for its latency; empty when the trace sets none.
 std::string bandwidth_profile(const LinkTrace& t, double nominal_Bps);
 std::string latency_profile(const LinkTrace& t);
 

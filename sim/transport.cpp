@@ -21,8 +21,6 @@ Transport::Transport(const Platform& platform, SovereigntySpec policy)
       policy_(std::move(policy)), outages_(platform.spec) {
   int n = platform.site_count();
   counters_.by_site_pair.assign(n, std::vector<double>(n, 0.0));
-  if (!outages_.empty())
-    plumbing_.insert(outages_.start(sg4::Engine::get_instance()->get_all_hosts().front()));
 }
 
 namespace {
@@ -99,6 +97,41 @@ json Transport::sovereignty_report() const {
           {"first_violation", first}};
 }
 
+bool Transport::route_down(const sg4::Host* from, const sg4::Host* to) {
+  if (outages_.empty() || from == to)
+    return false;
+  double now = sg4::Engine::get_clock();
+  return outages_.up_again(route_of(from, to), now) > now;
+}
+
+void Transport::wait_for_route(const sg4::Host* from, const sg4::Host* to) {
+  while (route_down(from, to))
+    sg4::this_actor::sleep_until(outages_.up_again(route_of(from, to), sg4::Engine::get_clock()));
+}
+
+void Transport::deferred_post(sg4::Mailbox* mbox, Envelope* env, double bytes, const sg4::Host* to) {
+  sg4::ActorPtr helper = sg4::Actor::create("deferred send", env->from, [this, mbox, env, bytes, to] {
+    wait_for_route(env->from, to);
+    mbox->put_init(env, bytes)->detach();
+  });
+  helper->daemonize(); // like the detached comm it stands for, it does not keep the run alive
+  plumbing_.insert(helper->get_pid());
+}
+
+sg4::CommPtr Transport::deferred_isend(sg4::Mailbox* mbox, Envelope* env, double bytes, const sg4::Host* to) {
+  sg4::Mailbox* done = sg4::Mailbox::by_name(fmt::format("deferred#{}", deferred_++));
+  sg4::ActorPtr helper = sg4::Actor::create("deferred send", env->from, [this, mbox, env, bytes, to, done] {
+    wait_for_route(env->from, to);
+    mbox->put(env, bytes);
+    static int arrived;                    // the payload only says "arrived"
+    done->put_init(&arrived, 0)->detach(); // on the sender's own host: no time
+  });
+  helper->daemonize();
+  plumbing_.insert(helper->get_pid());
+  deferred_slots_.push_back(std::make_unique<void*>(nullptr));
+  return done->get_async(deferred_slots_.back().get());
+}
+
 const std::vector<std::string>& Transport::route_of(const sg4::Host* from, const sg4::Host* to) {
   auto key = std::make_pair(from, to);
   auto it = routes_.find(key);
@@ -143,8 +176,6 @@ sg4::Mailbox* Transport::connection(const Endpoint& to, const sg4::Host* from, c
   });
   reader->daemonize(); // a connection lives as long as someone uses it
   plumbing_.insert(reader->get_pid());
-  if (!outages_.empty())
-    outages_.watch(reader, route_of(from, to.host));
   return mbox;
 }
 

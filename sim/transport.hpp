@@ -81,11 +81,14 @@ public:
   /// Blocking send from the calling actor's host: returns once the message has arrived.
   template <class T> void send(const Endpoint& to, const std::string& kind, T payload) {
     auto [mbox, env, bytes] = prepare(to, kind, std::move(payload), "");
+    wait_for_route(env->from, to.host);
     mbox->put(env.release(), bytes);
   }
   /// Asynchronous send; the caller waits on the returned comm (or lets it run while it computes).
   template <class T> simgrid::s4u::CommPtr isend(const Endpoint& to, const std::string& kind, T payload) {
     auto [mbox, env, bytes] = prepare(to, kind, std::move(payload), "");
+    if (route_down(env->from, to.host))
+      return deferred_isend(mbox, env.release(), bytes, to.host);
     return mbox->put_async(env.release(), bytes);
   }
   /// Fire and forget: the message travels while the caller goes on, and nobody waits for it. A named
@@ -94,7 +97,10 @@ public:
   template <class T>
   void post(const Endpoint& to, const std::string& kind, T payload, const std::string& channel = "") {
     auto [mbox, env, bytes] = prepare(to, kind, std::move(payload), channel);
-    mbox->put_init(env.release(), bytes)->detach();
+    if (route_down(env->from, to.host))
+      deferred_post(mbox, env.release(), bytes, to.host);
+    else
+      mbox->put_init(env.release(), bytes)->detach();
   }
   /// Blocking receive: the next message to have arrived at this mailbox, from any sender.
   EnvelopePtr recv(const std::string& mailbox);
@@ -130,6 +136,14 @@ private:
   /// hosts is at least 1 byte (an empty one never completes there) and at most its TCP buffers.
   double simulated_size(const simgrid::s4u::Host* from, const simgrid::s4u::Host* to, double bytes) const;
   void account(const simgrid::s4u::Host* from, const simgrid::s4u::Host* to, double bytes, const std::string& kind);
+  /// Outages (sim/outages.hpp): a message waits until its route is up before it starts crossing. A
+  /// blocking send waits in its sender; a post or an isend waits in a helper actor on the sender's host,
+  /// and an isend's comm completes when the message has arrived.
+  bool route_down(const simgrid::s4u::Host* from, const simgrid::s4u::Host* to);
+  void wait_for_route(const simgrid::s4u::Host* from, const simgrid::s4u::Host* to);
+  void deferred_post(simgrid::s4u::Mailbox* mbox, Envelope* env, double bytes, const simgrid::s4u::Host* to);
+  simgrid::s4u::CommPtr deferred_isend(simgrid::s4u::Mailbox* mbox, Envelope* env, double bytes,
+                                       const simgrid::s4u::Host* to);
   /// The names of the links a message from one host to another crosses (cached).
   const std::vector<std::string>& route_of(const simgrid::s4u::Host* from, const simgrid::s4u::Host* to);
   /// Messages and bytes per link of the route.
@@ -151,7 +165,9 @@ private:
   std::unordered_map<long, const std::string*> receiving_;
   long long traveling_ = 0;
   std::set<long> plumbing_;
-  OutageSchedule outages_; ///< WAN links that go down: their connections stall
+  RouteOutages outages_;            ///< WAN links that go down
+  long long deferred_ = 0;          ///< isends that waited for their route (names their done mailboxes)
+  std::vector<std::unique_ptr<void*>> deferred_slots_; ///< where their completions land
 };
 
 } // namespace geosim

@@ -173,7 +173,7 @@ TEST_CASE("a WAN link down from t1 to t2 delays a flow crossing it by exactly th
   // from 7 s. SimGrid counts its latency as spent meanwhile (CM02's latency is a timer that a suspended
   // transfer does not stop), so it arrives S/B after 7 s (docs/faults.md).
   end = traced_end(traced_flow("trace-down-start", {{"down_s", {{3, 7}}}}, 4));
-  CHECK(end == Approx(7 + 1e8 / kWanBps).epsilon(1e-9));
+  CHECK(end == Approx(7 + kWanLatency + 1e8 / kWanBps).epsilon(1e-9));
   // The bandwidth in force when the link comes back is the trace's: down 3-7 s, 40 Mb/s from 5 s.
   end = traced_end(traced_flow("trace-down-half", {{"down_s", {{3, 7}}}, {"bandwidth_mbps", {{5, 40}}}}));
   CHECK(end == Approx(7 + (1e8 - kWanBps * (3 - kWanLatency)) / (kWanBps / 2)).epsilon(1e-9));
