@@ -121,6 +121,19 @@ TEST_CASE("fedavg with a round deadline drops exactly the clients cut off from t
   CHECK(by_design["sim_time_s"].get<double>() == Approx(plain["sim_time_s"].get<double>()).epsilon(1e-9));
 }
 
+TEST_CASE("fedavg without a deadline waits for clients cut off one after the other, and finishes",
+          "[strategies][fedavg][faults]") {
+  // c1 is cut off from 0.03 to 0.05 s and c2 from 0.05 to 0.09 s, back to back (a run like this once
+  // deadlocked): every round waits for all three clients, so the run ends later than without the outages.
+  const std::string common = "--set strategy.fraction=1 --set stop.max_iterations=6";
+  auto cut = run("fedavg-small.json", "fedavg",
+                 common + " --set 'network.faults={\"sites_down_s\": {\"c1\": [[0.03, 0.05]], \"c2\": [[0.05, 0.09]]}}'");
+  auto clean = run("fedavg-small.json", "fedavg", common);
+  CHECK(cut["iterations"] == 6);
+  CHECK(cut["sim_time_s"].get<double>() > clean["sim_time_s"].get<double>() + 0.04);
+  CHECK(cut["bytes"]["wan"] == clean["bytes"]["wan"]); // nothing lost, nothing sent twice
+}
+
 TEST_CASE("byte provenance: FedAvg moves model state and control, never raw data", "[strategies][provenance]") {
   auto s = run("fedavg-small.json", "fedavg");
   const auto& by_class = s["bytes"]["by_class"];
