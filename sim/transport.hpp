@@ -112,7 +112,7 @@ public:
   /// Messages sent that have not yet arrived at their receiver's host.
   long long traveling() const { return traveling_; }
   /// Whether an actor is the transport's own plumbing: a connection's reader (which only hands messages
-  /// on) or the daemon that takes WAN links down and up.
+  /// on) or a helper that holds a message until its route is up (counted in traveling()).
   bool is_plumbing(long pid) const { return plumbing_.count(pid) > 0; }
 
   const TrafficCounters& counters() const { return counters_; }
