@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <numeric>
+#include <optional>
 
 namespace geosim {
 
@@ -370,13 +371,17 @@ std::vector<std::vector<int>> partition_rows(const PartitionSpec& pt, const Data
         for (std::size_t k = 0; k < S; ++k)
           weight[c][k] = gamma(rng); // normalized gammas are a Dirichlet draw
     }
-    for (int i : order) {
-      auto& w = weight[pool.y[i]];
-      if (std::accumulate(w.begin(), w.end(), 0.0) == 0)
-        continue; // a class no site holds
-      std::discrete_distribution<std::size_t> pick(w.begin(), w.end());
-      rows[pick(rng)].push_back(i);
+    // One distribution per class, built once (a draw reads one uniform number either way, so the
+    // sites drawn are the same as building it per sample, which cost O(sites) a sample; issue 21).
+    std::vector<std::optional<std::discrete_distribution<std::size_t>>> pick(static_cast<std::size_t>(C));
+    for (int c = 0; c < C; ++c) {
+      auto& w = weight[static_cast<std::size_t>(c)];
+      if (std::accumulate(w.begin(), w.end(), 0.0) > 0) // else a class no site holds
+        pick[static_cast<std::size_t>(c)].emplace(w.begin(), w.end());
     }
+    for (int i : order)
+      if (auto& p = pick[static_cast<std::size_t>(pool.y[i])])
+        rows[(*p)(rng)].push_back(i);
   }
   for (auto& r : rows)
     std::sort(r.begin(), r.end());
