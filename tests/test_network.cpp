@@ -169,9 +169,8 @@ TEST_CASE("a WAN link whose bandwidth halves at t: a flow crossing t takes the c
 TEST_CASE("a WAN link down from t1 to t2 delays a flow crossing it by exactly the outage (CM02)", "[network][trace]") {
   double end = traced_end(traced_flow("trace-down", {{"down_s", {{3, 7}}}}));
   CHECK(end == Approx(kWanLatency + 1e8 / kWanBps + 4).epsilon(1e-9));
-  // A flow handed over while the link is down moves from the moment it is back: sent at 4 s, it moves
-  // from 7 s. SimGrid counts its latency as spent meanwhile (CM02's latency is a timer that a suspended
-  // transfer does not stop), so it arrives S/B after 7 s (docs/faults.md).
+  // A message handed over while the link is down waits for it: sent at 4 s, it starts crossing at 7 s
+  // and takes L + S/B from there (sim/outages.hpp).
   end = traced_end(traced_flow("trace-down-start", {{"down_s", {{3, 7}}}}, 4));
   CHECK(end == Approx(7 + kWanLatency + 1e8 / kWanBps).epsilon(1e-9));
   // The bandwidth in force when the link comes back is the trace's: down 3-7 s, 40 Mb/s from 5 s.
