@@ -97,16 +97,18 @@ json Transport::sovereignty_report() const {
           {"first_violation", first}};
 }
 
-bool Transport::route_down(const sg4::Host* from, const sg4::Host* to) {
-  if (outages_.empty() || from == to)
-    return false;
+double Transport::route_up_at(const sg4::Host* from, const sg4::Host* to) {
   double now = sg4::Engine::get_clock();
-  return outages_.up_again(route_of(from, to), now) > now;
+  return outages_.empty() || from == to ? now : outages_.up_again(route_of(from, to), now);
+}
+
+bool Transport::route_down(const sg4::Host* from, const sg4::Host* to) {
+  return route_up_at(from, to) > sg4::Engine::get_clock();
 }
 
 void Transport::wait_for_route(const sg4::Host* from, const sg4::Host* to) {
-  while (route_down(from, to))
-    sg4::this_actor::sleep_until(outages_.up_again(route_of(from, to), sg4::Engine::get_clock()));
+  for (double up = route_up_at(from, to); up > sg4::Engine::get_clock(); up = route_up_at(from, to))
+    sg4::this_actor::sleep_until(up);
 }
 
 void Transport::deferred_post(sg4::Mailbox* mbox, Envelope* env, double bytes, const sg4::Host* to) {

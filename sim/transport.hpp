@@ -139,6 +139,7 @@ private:
   /// Outages (sim/outages.hpp): a message waits until its route is up before it starts crossing. A
   /// blocking send waits in its sender; a post or an isend waits in a helper actor on the sender's host,
   /// and an isend's comm completes when the message has arrived.
+  double route_up_at(const simgrid::s4u::Host* from, const simgrid::s4u::Host* to); ///< now when it is up
   bool route_down(const simgrid::s4u::Host* from, const simgrid::s4u::Host* to);
   void wait_for_route(const simgrid::s4u::Host* from, const simgrid::s4u::Host* to);
   void deferred_post(simgrid::s4u::Mailbox* mbox, Envelope* env, double bytes, const simgrid::s4u::Host* to);

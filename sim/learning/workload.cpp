@@ -274,18 +274,17 @@ void check_drift_images(const Field& f, const WorkloadSpec& w) {
   if (s.test_labels.empty() && w.test_fraction <= 0)
     test.assign(test.size(), false);
   const std::string& test_file = s.test_images.empty() ? s.images : s.test_images;
-  auto refuse = [&](const std::string& file, const std::string& what, int c) {
-    throw InputError(fmt::format("{}: {}.drift: no {} image of class {} in {}, which {}", f.file(), f.path(), what,
-                                 c, file, what == "training" ? "a drift adds" : "drifting sites may see (raise "
-                                 "workload.dataset.test_samples)"));
+  auto refuse = [&](const std::string& what, int c, const std::string& file, const std::string& why) {
+    throw InputError(
+        fmt::format("{}: {}.drift: no {} image of class {} in {}, which {}", f.file(), f.path(), what, c, file, why));
   };
   for (const DriftEvent& e : w.drift)
     for (int c : e.add_classes)
       if (!train[static_cast<std::size_t>(c)])
-        refuse(s.images, "training", c);
+        refuse("training", c, s.images, "a drift adds");
   for (int c = 0; c < s.classes; ++c)
     if (train[static_cast<std::size_t>(c)] && !test[static_cast<std::size_t>(c)])
-      refuse(test_file, "test", c);
+      refuse("test", c, test_file, "drifting sites may see (raise workload.dataset.test_samples)");
 }
 
 } // namespace
