@@ -4,10 +4,16 @@
 #include <algorithm>
 #include <unordered_set>
 #include <simgrid/s4u.hpp>
+#include <xbt/config.hpp>
 
 namespace sg4 = simgrid::s4u;
 
 namespace geosim {
+
+namespace {
+/// The zone that holds a star WAN's one-host sites (build_star_wan): a name no site may take.
+constexpr const char* kEdgeZone = "wan-edge";
+} // namespace
 
 int PlatformSpec::site_index(const std::string& n) const {
   for (std::size_t i = 0; i < sites.size(); ++i)
@@ -177,6 +183,8 @@ void check_simgrid_names(const PlatformSpec& p) {
                   fmt::format("\"{}\", which would name both {} and {}", name, it->second, what));
   };
   taken.emplace("wan", "the WAN zone");
+  taken.emplace(kEdgeZone, "the zone of the one-host sites");
+  taken.emplace(std::string(kEdgeZone) + "-gw", "the centre of the one-host sites' zone");
   for (std::size_t i = 0; i < p.sites.size(); ++i) {
     const SiteSpec& s = p.sites[i];
     take(s.name, fmt::format("site {}'s zone", s.name), i);
@@ -243,8 +251,13 @@ PlatformSpec load_platform_spec(const std::string& path) { return parse_platform
 // half the site's host-to-host latency): a host reaches the site's gateway router over its LAN link, and
 // another host of the site over both LAN links. The root zone routes site to site through the gateways
 // over the WAN links, so concurrent flows crossing the same WAN link share its bandwidth.
-// The zones are full zones with every route spelled out, not star zones: ns-3 sees only routes of one
-// link (host to gateway, gateway to gateway) and routes the rest itself, and star zones report none.
+// A matrix WAN's root is a full zone with a route per site pair. A star WAN's root is a star zone (one
+// route per site: up its uplink, or none for the hub), and the sites of one host (but the hub) share
+// one star zone in which a host's route is its LAN link then its uplink: the same links in the same
+// order as through a zone of its own. Both keep set-up linear in sites: SimGrid 3.32 checks every new
+// link's name against every zone, and a full zone of N sites takes N^2 routes.
+// Under ns-3 every zone is a full zone with every route spelled out: ns-3 sees only routes of one link
+// (host to gateway, gateway to gateway) and routes the rest itself, and star zones report none.
 
 namespace {
 
@@ -253,69 +266,76 @@ struct SiteZone {
   simgrid::kernel::routing::NetPoint* gateway;
 };
 
-/// A host on the site's switch: its LAN link to the gateway (which sits at the switch) and a loopback.
-sg4::Link* add_host(sg4::NetZone* zone, simgrid::kernel::routing::NetPoint* gw, const SiteSpec& site,
-                    const HostGroupSpec& group, const std::string& name, std::vector<sg4::Host*>& hosts) {
+struct HostLinks {
+  sg4::Host* host;
+  sg4::Link* nic;
+};
+
+/// A host with its LAN link and its loopback (a host's own actors talk over memory, not the NIC).
+HostLinks create_host(sg4::NetZone* zone, const SiteSpec& site, const HostGroupSpec& group, const std::string& name) {
   sg4::Host* host = zone->create_host(name, group.speed_flops)->set_core_count(group.cores)->seal();
   sg4::Link* nic = zone->create_split_duplex_link(name + "-lan", site.lan_bandwidth_bps)
                        ->set_latency(site.lan_latency_s / 2)
                        ->seal();
-  zone->add_route(host->get_netpoint(), gw, nullptr, nullptr, {{nic, sg4::LinkInRoute::Direction::UP}}, true);
   sg4::Link* loop = zone->create_link(name + "-loopback", site.loopback_Bps)->set_latency(0)->seal();
   zone->add_route(host->get_netpoint(), host->get_netpoint(), nullptr, nullptr, {sg4::LinkInRoute(loop)}, false);
-  hosts.push_back(host);
-  return nic;
+  return {host, nic};
 }
 
+/// Every host of a site, workers first, recorded in `out` as the site's.
+std::vector<HostLinks> create_hosts(sg4::NetZone* zone, const SiteSpec& site, Platform& out, int index) {
+  std::vector<HostLinks> hosts;
+  out.workers.emplace_back();
+  out.servers.emplace_back();
+  for (int i = 0; i < site.workers.count; ++i)
+    hosts.push_back(create_host(zone, site, site.workers, worker_name(site, i)));
+  for (int i = 0; i < site.servers.count; ++i)
+    hosts.push_back(create_host(zone, site, site.servers, server_name(site, i)));
+  for (std::size_t i = 0; i < hosts.size(); ++i) {
+    auto& group = i < static_cast<std::size_t>(site.workers.count) ? out.workers.back() : out.servers.back();
+    group.push_back(hosts[i].host);
+    out.site_of[hosts[i].host] = index;
+  }
+  return hosts;
+}
+
+/// A site's zone: its hosts on the site's switch, reaching the WAN through the site's gateway.
 SiteZone build_site(const sg4::NetZone* root, const SiteSpec& site, Platform& out, int index) {
   sg4::NetZone* zone = sg4::create_full_zone(site.name);
   zone->set_parent(root);
   auto* gw = zone->create_router(site.name + "-gw");
-  out.workers.emplace_back();
-  out.servers.emplace_back();
-  std::vector<sg4::Host*> hosts;
-  std::vector<sg4::Link*> nics;
-  for (int i = 0; i < site.workers.count; ++i)
-    nics.push_back(add_host(zone, gw, site, site.workers, worker_name(site, i), out.workers.back()));
-  for (int i = 0; i < site.servers.count; ++i)
-    nics.push_back(add_host(zone, gw, site, site.servers, server_name(site, i), out.servers.back()));
-  for (auto* group : {&out.workers.back(), &out.servers.back()})
-    for (auto* h : *group) {
-      hosts.push_back(h);
-      out.site_of[h] = index;
-    }
+  std::vector<HostLinks> hosts = create_hosts(zone, site, out, index);
+  for (const auto& h : hosts)
+    zone->add_route(h.host->get_netpoint(), gw, nullptr, nullptr, {{h.nic, sg4::LinkInRoute::Direction::UP}}, true);
   // Host to host inside the site: up the sender's LAN link, down the receiver's.
   for (std::size_t a = 0; a < hosts.size(); ++a)
     for (std::size_t b = a + 1; b < hosts.size(); ++b)
-      zone->add_route(hosts[a]->get_netpoint(), hosts[b]->get_netpoint(), nullptr, nullptr,
-                      {{nics[a], sg4::LinkInRoute::Direction::UP}, {nics[b], sg4::LinkInRoute::Direction::DOWN}},
+      zone->add_route(hosts[a].host->get_netpoint(), hosts[b].host->get_netpoint(), nullptr, nullptr,
+                      {{hosts[a].nic, sg4::LinkInRoute::Direction::UP}, {hosts[b].nic, sg4::LinkInRoute::Direction::DOWN}},
                       true);
   zone->seal();
   return {zone, gw};
 }
 
-} // namespace
+sg4::Link* create_wan_link(sg4::NetZone* root, const std::string& name, const WanLinkSpec& l) {
+  auto* link = root->create_split_duplex_link(name, l.bandwidth_Bps);
+  link->set_latency(l.latency_s);
+  apply_link_trace(link->get_link_up(), link->get_link_down(), l.trace, l.bandwidth_Bps);
+  return link->seal();
+}
 
-Platform build_platform(const PlatformSpec& spec) {
-  Platform out;
-  out.spec = spec;
+/// A matrix WAN (or any WAN under ns-3): a full root zone with a route for every pair of sites.
+void build_full_wan(const PlatformSpec& spec, Platform& out) {
   sg4::NetZone* root = sg4::create_full_zone("wan");
   std::vector<SiteZone> zones;
   for (std::size_t i = 0; i < spec.sites.size(); ++i)
     zones.push_back(build_site(root, spec.sites[i], out, static_cast<int>(i)));
-
-  auto make_link = [&](const std::string& name, const WanLinkSpec& l) {
-    auto* link = root->create_split_duplex_link(name, l.bandwidth_Bps);
-    link->set_latency(l.latency_s);
-    apply_link_trace(link->get_link_up(), link->get_link_down(), l.trace, l.bandwidth_Bps);
-    return link->seal();
-  };
   std::map<std::pair<int, int>, sg4::Link*> pair_links;
   std::map<int, sg4::Link*> uplinks;
   for (const auto& [key, l] : spec.pairs)
-    pair_links[key] = make_link(spec.pair_link_name(key.first, key.second), l);
+    pair_links[key] = create_wan_link(root, spec.pair_link_name(key.first, key.second), l);
   for (const auto& [s, l] : spec.uplinks)
-    uplinks[s] = make_link(spec.uplink_name(s), l);
+    uplinks[s] = create_wan_link(root, spec.uplink_name(s), l);
 
   int n = static_cast<int>(spec.sites.size());
   for (int a = 0; a < n; ++a)
@@ -334,6 +354,63 @@ Platform build_platform(const PlatformSpec& spec) {
                       links, true);
     }
   root->seal();
+}
+
+/// A star WAN under the flow-level models (see above). The sites of one host that are not the hub share
+/// one star zone, "wan-edge", whose centre router stands for the hub's side of their uplinks: SimGrid
+/// routes between zones and between the hosts of one zone, not between a host and a sibling zone.
+void build_star_wan(const PlatformSpec& spec, Platform& out) {
+  sg4::NetZone* root = sg4::create_star_zone("wan");
+  sg4::NetZone* edge = nullptr;
+  simgrid::kernel::routing::NetPoint* centre = nullptr;
+  std::vector<SiteZone> zones(spec.sites.size(), SiteZone{nullptr, nullptr});
+  std::vector<HostLinks> lone(spec.sites.size(), HostLinks{nullptr, nullptr});
+  for (std::size_t i = 0; i < spec.sites.size(); ++i) {
+    const SiteSpec& site = spec.sites[i];
+    int s = static_cast<int>(i);
+    if (s == spec.hub || site.workers.count + site.servers.count != 1) {
+      zones[i] = build_site(root, site, out, s);
+      continue;
+    }
+    if (!edge) {
+      edge = sg4::create_star_zone(kEdgeZone);
+      edge->set_parent(root);
+      centre = edge->create_router(std::string(kEdgeZone) + "-gw");
+      edge->add_route(centre, nullptr, nullptr, nullptr, {}, true);
+    }
+    lone[i] = create_hosts(edge, site, out, s).front();
+  }
+  // The WAN links after every site's hosts and LAN links, in the order build_full_wan creates them.
+  std::map<int, sg4::Link*> uplinks;
+  for (const auto& [s, l] : spec.uplinks)
+    uplinks[s] = create_wan_link(root, spec.uplink_name(s), l);
+  for (std::size_t i = 0; i < spec.sites.size(); ++i) {
+    std::vector<sg4::LinkInRoute> up; // an uplink's UP direction carries traffic towards the hub
+    if (static_cast<int>(i) != spec.hub)
+      up.emplace_back(uplinks.at(static_cast<int>(i)), sg4::LinkInRoute::Direction::UP);
+    if (zones[i].zone) {
+      root->add_route(zones[i].zone->get_netpoint(), nullptr, zones[i].gateway, nullptr, up, true);
+    } else {
+      up.insert(up.begin(), sg4::LinkInRoute(lone[i].nic, sg4::LinkInRoute::Direction::UP));
+      edge->add_route(lone[i].host->get_netpoint(), nullptr, nullptr, nullptr, up, true);
+    }
+  }
+  if (edge) {
+    edge->seal();
+    root->add_route(edge->get_netpoint(), nullptr, centre, nullptr, {}, true);
+  }
+  root->seal();
+}
+
+} // namespace
+
+Platform build_platform(const PlatformSpec& spec) {
+  Platform out;
+  out.spec = spec;
+  if (spec.wan_type == "star" && simgrid::config::get_value<std::string>("network/model") != "ns-3")
+    build_star_wan(spec, out);
+  else
+    build_full_wan(spec, out);
   // SimGrid 3.32 fires this only after an XML platform; ns-3 builds its routing tables on it.
   sg4::Engine::on_platform_created();
   return out;

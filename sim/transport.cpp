@@ -99,7 +99,7 @@ json Transport::sovereignty_report() const {
 
 double Transport::route_up_at(const sg4::Host* from, const sg4::Host* to) {
   double now = sg4::Engine::get_clock();
-  return outages_.empty() || from == to ? now : outages_.up_again(route_of(from, to), now);
+  return outages_.empty() || from == to ? now : outages_.up_again(route(from, to).links, now);
 }
 
 bool Transport::route_down(const sg4::Host* from, const sg4::Host* to) {
@@ -134,25 +134,27 @@ sg4::CommPtr Transport::deferred_isend(sg4::Mailbox* mbox, Envelope* env, double
   return done->get_async(deferred_slots_.back().get());
 }
 
-const std::vector<std::string>& Transport::route_of(const sg4::Host* from, const sg4::Host* to) {
+const Transport::Route& Transport::route(const sg4::Host* from, const sg4::Host* to) {
   auto key = std::make_pair(from, to);
   auto it = routes_.find(key);
   if (it == routes_.end()) {
     std::vector<sg4::Link*> links;
     double latency = 0;
     from->route_to(to, links, &latency);
-    std::vector<std::string> names;
-    for (const auto* l : links)
-      names.push_back(l->get_name());
-    it = routes_.emplace(key, std::move(names)).first;
+    Route r;
+    for (const auto* l : links) {
+      r.links.push_back(l->get_name());
+      r.link_bytes.push_back(&counters_.by_link[l->get_name()]); // a std::map's entries stay put
+    }
+    it = routes_.emplace(key, std::move(r)).first;
   }
   return it->second;
 }
 
 void Transport::count_message(const sg4::Host* from, const sg4::Host* to, double bytes) {
   counters_.messages++;
-  for (const auto& name : route_of(from, to))
-    counters_.by_link[name] += bytes;
+  for (double* link : route(from, to).link_bytes)
+    *link += bytes;
 }
 
 sg4::Mailbox* Transport::connection(const Endpoint& to, const sg4::Host* from, const std::string& channel) {

@@ -145,8 +145,13 @@ private:
   void deferred_post(simgrid::s4u::Mailbox* mbox, Envelope* env, double bytes, const simgrid::s4u::Host* to);
   simgrid::s4u::CommPtr deferred_isend(simgrid::s4u::Mailbox* mbox, Envelope* env, double bytes,
                                        const simgrid::s4u::Host* to);
-  /// The names of the links a message from one host to another crosses (cached).
-  const std::vector<std::string>& route_of(const simgrid::s4u::Host* from, const simgrid::s4u::Host* to);
+  /// The links a message from one host to another crosses: their names, and their byte counters in
+  /// counters_.by_link (looked up once per host pair, not once per message).
+  struct Route {
+    std::vector<std::string> links;
+    std::vector<double*> link_bytes;
+  };
+  const Route& route(const simgrid::s4u::Host* from, const simgrid::s4u::Host* to);
   /// Messages and bytes per link of the route.
   void count_message(const simgrid::s4u::Host* from, const simgrid::s4u::Host* to, double bytes);
   /// Raw data crossing a border the policy closes: counted, the first one kept; fatal if enforced.
@@ -161,7 +166,7 @@ private:
   double violating_bytes_ = 0;
   std::optional<SovereigntyViolation> first_violation_;
   TrafficCounters counters_;
-  std::map<std::pair<const simgrid::s4u::Host*, const simgrid::s4u::Host*>, std::vector<std::string>> routes_;
+  std::map<std::pair<const simgrid::s4u::Host*, const simgrid::s4u::Host*>, Route> routes_;
   std::set<std::string> opened_; ///< connections that have a reader
   std::unordered_map<long, const std::string*> receiving_;
   long long traveling_ = 0;

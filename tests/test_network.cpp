@@ -69,6 +69,40 @@ TEST_CASE("the transport counts WAN and LAN bytes by site pair and by link", "[n
   CHECK(b["by_link"]["a-w0-lan_UP"].get<double>() == 1e8 + 5e7);
 }
 
+TEST_CASE("a star WAN routes one-host sites, a hub and other data centers over the right links", "[network]") {
+  // A hub of two hosts, a data center "dc" of two, and two one-host sites, every uplink 1e7 B/s and 50 ms,
+  // every LAN link 1e9 B/s and 1 ms (2 ms host to host). geosim builds one-host sites without a zone of
+  // their own (sim/platform.cpp); each flow runs alone and must cross exactly the links named below.
+  auto dir = temp_dir("star-routes");
+  write_text(dir / "star.json", R"({"name": "star", "defaults": {"workers": {"count": 1, "speed_gflops": 1},
+    "lan": {"bandwidth_mbps": 8000, "latency_ms": 2}},
+    "sites": [{"name": "hub", "workers": {"count": 2, "speed_gflops": 1}}, {"name": "e1"},
+              {"name": "dc", "workers": {"count": 2, "speed_gflops": 1}}, {"name": "e2"}],
+    "wan": {"type": "star", "hub": "hub", "uplink": {"bandwidth_mbps": 80, "latency_ms": 50}}})");
+  auto scenario = write_text(dir / "s.json", R"({"platform": "star.json", "network": {"model": "CM02"},
+    "strategy": {"name": "traffic", "flows": [
+      {"from": "e1-w0", "to": "e2-w0", "bytes": 1e8}, {"from": "e1-w0", "to": "hub-w1", "bytes": 1e8, "start_s": 20},
+      {"from": "hub-w0", "to": "e2-w0", "bytes": 1e8, "start_s": 40}, {"from": "dc-w0", "to": "e1-w0", "bytes": 1e8, "start_s": 60},
+      {"from": "e2-w0", "to": "dc-w1", "bytes": 1e8, "start_s": 80}, {"from": "dc-w0", "to": "dc-w1", "bytes": 1e8, "start_s": 100}]}})");
+  auto out = dir / "out";
+  REQUIRE(run_geosim("run -q " + scenario + " -o " + out.string()).status == 0);
+  auto s = read_json(out / "traffic" / "summary.json");
+  auto flows = s["details"]["flows"];
+  double two_uplinks = 0.001 + 0.05 + 0.05 + 0.001 + 1e8 / kWanBps, one_uplink = 0.001 + 0.05 + 0.001 + 1e8 / kWanBps;
+  std::vector<double> expected = {two_uplinks, one_uplink, one_uplink, two_uplinks, two_uplinks, 0.002 + 1e8 / 1e9};
+  for (std::size_t i = 0; i < expected.size(); ++i)
+    CHECK(flows[i]["duration_s"].get<double>() == Approx(expected[i]).epsilon(1e-9));
+  auto links = s["bytes"]["by_link"];
+  std::map<std::string, double> crossed = {
+      {"e1-w0-lan_UP", 2e8},        {"wan-e1-uplink_UP", 2e8}, {"wan-e2-uplink_DOWN", 2e8}, {"e2-w0-lan_DOWN", 2e8},
+      {"hub-w1-lan_DOWN", 1e8},     {"hub-w0-lan_UP", 1e8},    {"dc-w0-lan_UP", 2e8},       {"wan-dc-uplink_UP", 1e8},
+      {"wan-e1-uplink_DOWN", 1e8},  {"e1-w0-lan_DOWN", 1e8},   {"e2-w0-lan_UP", 1e8},       {"wan-e2-uplink_UP", 1e8},
+      {"wan-dc-uplink_DOWN", 1e8},  {"dc-w1-lan_DOWN", 2e8}};
+  for (const auto& [name, bytes] : crossed)
+    CHECK(links.value(name, 0.0) == bytes);
+  CHECK(links.size() == crossed.size());
+}
+
 TEST_CASE("LV08 scales latency by 13.01 and bandwidth by 0.97", "[network]") {
   auto out = temp_dir("lv08");
   auto r = run_geosim("run -q " + data("one-flow.json") + " --set network.model=LV08 -o " + out.string());
