@@ -110,5 +110,10 @@ check "reproduce without a build says to build first" grep -q "not found; build 
   2> "$WORK/ps.err"
 check "profile-sweep of a missing scenario exits non-zero" test $? -ne 0
 check "profile-sweep names the missing scenario in one line" grep -q "none.json: no such scenario file" "$WORK/ps.err"
+"$ROOT/scripts/profile-sweep" --vary workload.model.hidden '[20],[85]' --vary scale_model 425 \
+  --scenario "$ROOT/scenarios/gaia-ic.json" -o "$WORK/ps2" 2> "$WORK/ps2.err"
+check "profile-sweep with knobs of unequal lengths exits non-zero" test $? -ne 0
+check "profile-sweep says every knob needs as many values" grep -q "every --vary needs as many values as the first" "$WORK/ps2.err"
+check "profile-sweep refused before running anything" test ! -e "$WORK/ps2"
 
 [ "$failures" -eq 0 ] || { echo "$failures check(s) failed"; exit 1; }
