@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The user-facing scripts on a tiny scenario: scripts/sweep (tidy CSV, resumable, interrupted points
 # redone, failed points reported), scripts/plot (a sweep in which no run reached its target) and the
-# input errors of plot, plot-drift, gather-sweep, reproduce, profile-sweep and faults; plot of a run
+# input errors of plot, plot-drift, gather-sweep, reproduce, profile-sweep and faults; plot of a run;
+# bench-scale at 5 and 10 sites
 # (cost against time when priced, convergence with outages shaded).
 # usage: tests/test_scripts.sh GEOSIM_BINARY   (run from the source tree; ctest does)
 set -uo pipefail
@@ -115,5 +116,16 @@ check "profile-sweep names the missing scenario in one line" grep -q "none.json:
 check "profile-sweep with knobs of unequal lengths exits non-zero" test $? -ne 0
 check "profile-sweep says every knob needs as many values" grep -q "every --vary needs as many values as the first" "$WORK/ps2.err"
 check "profile-sweep refused before running anything" test ! -e "$WORK/ps2"
+
+# The scaling benchmark, at a size a test affords: one row per strategy and site count, and its errors.
+"$ROOT/scripts/bench-scale" --sites 5,10 --rounds 3 --strategies fedavg-0.1,cartel --build "$(dirname "$GEOSIM")" \
+  -o "$WORK/bench/scale.csv" > "$WORK/bench.out" 2> "$WORK/bench.err"
+check "bench-scale runs" test $? -eq 0
+check "bench-scale writes a row per strategy and site count" test "$(wc -l < "$WORK/bench/scale.csv")" -eq 5
+check "bench-scale's rows name the strategy, the sites and the rounds" grep -q "^cartel,10,3," "$WORK/bench/scale.csv"
+check "bench-scale fits an exponent per strategy" grep -q "fedavg-0.1: wall time grows as (sites x rounds)^" "$WORK/bench.out"
+"$ROOT/scripts/bench-scale" --strategies gossip --build "$(dirname "$GEOSIM")" -o "$WORK/bench2.csv" 2> "$WORK/bench2.err"
+check "bench-scale refuses an unknown strategy" grep -q "unknown strategy gossip" "$WORK/bench2.err"
+check "bench-scale writes nothing when refused" test ! -e "$WORK/bench2.csv"
 
 [ "$failures" -eq 0 ] || { echo "$failures check(s) failed"; exit 1; }
