@@ -1,6 +1,7 @@
 #include "tests/helpers.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -20,10 +21,13 @@ std::string read_text(const fs::path& path) {
 
 nlohmann::json read_json(const fs::path& path) { return nlohmann::json::parse(read_text(path)); }
 
+namespace {
+fs::path temp_root() { return fs::temp_directory_path() / ("geosim-test-" + std::to_string(::getpid())); }
+} // namespace
+
 fs::path temp_dir(const std::string& name) {
   static int counter = 0;
-  fs::path p = fs::temp_directory_path() / ("geosim-test-" + std::to_string(::getpid())) /
-               (name + "-" + std::to_string(counter++));
+  fs::path p = temp_root() / (name + "-" + std::to_string(counter++));
   fs::remove_all(p);
   fs::create_directories(p);
   return p;
@@ -52,5 +56,15 @@ std::size_t line_count(const std::string& text) {
 }
 
 std::string data(const std::string& name) { return "tests/data/" + name; }
+
+void finish_temp_files(bool passed) {
+  std::error_code ec;
+  if (!fs::exists(temp_root(), ec))
+    return;
+  if (passed && std::getenv("GEOSIM_KEEP_TEST_FILES") == nullptr)
+    fs::remove_all(temp_root(), ec);
+  else
+    std::fprintf(stderr, "test files kept in %s\n", temp_root().c_str());
+}
 
 } // namespace geosim::test

@@ -20,6 +20,9 @@ CommandResult run_geosim(const std::string& args, const std::string& wrapper = "
 
 /// A fresh, empty folder under the system temp dir, unique to this test run.
 std::filesystem::path temp_dir(const std::string& name);
+/// Called once the tests of this process have run: their temporary folder goes when they all passed
+/// (and GEOSIM_KEEP_TEST_FILES is unset); otherwise it stays, and its path is printed.
+void finish_temp_files(bool passed);
 
 /// Writes text to a file (creating folders) and returns its path.
 std::string write_text(const std::filesystem::path& path, const std::string& text);
