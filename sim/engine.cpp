@@ -1,5 +1,7 @@
 #include "sim/engine.hpp"
 
+#include <malloc.h>
+
 #include <xbt/log.h>
 
 #include <fmt/format.h>
@@ -46,6 +48,15 @@ void prepare_ns3_environment(int argc, char** argv) {
   ::setenv("NS_ATTRIBUTE_DEFAULT", defaults.c_str(), 1);
   ::setenv(marker, "1", 1);
   ::execv("/proc/self/exe", argv); // returns only on failure: ns-3 then keeps its own defaults
+}
+
+std::vector<std::string> settings_for_many_actors(std::size_t hosts) {
+  if (hosts <= kManyHosts)
+    return {};
+#ifdef __GLIBC__
+  mallopt(M_MMAP_THRESHOLD, 4 << 20); // below SimGrid's default stack of 8 MiB
+#endif
+  return {"--cfg=contexts/guard-size:0"};
 }
 
 std::unique_ptr<simgrid::s4u::Engine> start_engine(const NetworkSpec& network,

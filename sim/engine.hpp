@@ -18,6 +18,15 @@ namespace geosim {
 /// them and re-executes geosim once with the same arguments; otherwise it does nothing.
 void prepare_ns3_environment(int argc, char** argv);
 
+/// A platform of more hosts than this runs with many actors (one per client and per connection), and
+/// each actor's stack takes two of the kernel's memory mappings (65,530 by default) with its guard page.
+constexpr std::size_t kManyHosts = 5000;
+/// For such a platform: stacks without guard pages (one mapping each: SimGrid's remedy), and blocks of
+/// 4 MiB or more (a stack is 8 MiB) served by fresh mmaps again, so that the zero-filled stacks SimGrid
+/// then allocates stay untouched until used (from the heap, calloc would zero every page of them). Returns the --cfg flag to put
+/// before the user's own; does nothing for a smaller platform. Results do not change.
+std::vector<std::string> settings_for_many_actors(std::size_t hosts);
+
 /// Creates the engine; `simgrid_args` are the user's --cfg=... and --log=... flags, applied last so
 /// they override geosim's defaults.
 std::unique_ptr<simgrid::s4u::Engine> start_engine(const NetworkSpec& network,

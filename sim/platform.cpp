@@ -22,6 +22,13 @@ int PlatformSpec::site_index(const std::string& n) const {
   return -1;
 }
 
+std::size_t PlatformSpec::host_count() const {
+  std::size_t n = 0;
+  for (const auto& s : sites)
+    n += static_cast<std::size_t>(s.workers.count + s.servers.count);
+  return n;
+}
+
 std::string PlatformSpec::pair_link_name(int a, int b) const {
   return fmt::format("wan-{}-{}", sites[a].name, sites[b].name);
 }

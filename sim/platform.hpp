@@ -59,6 +59,7 @@ struct PlatformSpec {
   std::map<int, WanLinkSpec> uplinks;
 
   int site_index(const std::string& name) const; ///< -1 when unknown
+  std::size_t host_count() const;                 ///< workers and servers of every site
   bool has_link_traces() const; ///< whether any WAN link changes over time
   /// Every WAN link by its SimGrid name (`wan-<a>-<b>`, `wan-<site>-uplink`), in name order.
   std::map<std::string, const WanLinkSpec*> wan_links() const;

@@ -85,7 +85,9 @@ int run_strategy(const Scenario& sc, const StrategyEntry& entry, const RunOption
                  const std::string& shown) {
   auto wall0 = Clock::now();
   double cpu0 = cpu_seconds();
-  auto engine = start_engine(sc.network, o.simgrid_args);
+  std::vector<std::string> simgrid_args = settings_for_many_actors(sc.platform.host_count());
+  simgrid_args.insert(simgrid_args.end(), o.simgrid_args.begin(), o.simgrid_args.end()); // the user's win
+  auto engine = start_engine(sc.network, simgrid_args);
   Platform platform = build_platform(sc.platform);
   Transport transport(platform, sc.sovereignty);
   ComputeLedger compute(platform);
