@@ -23,8 +23,9 @@ void prepare_ns3_environment(int argc, char** argv);
 constexpr std::size_t kManyHosts = 5000;
 /// For such a platform: stacks without guard pages (one mapping each: SimGrid's remedy), and blocks of
 /// 4 MiB or more (a stack is 8 MiB) served by fresh mmaps again, so that the zero-filled stacks SimGrid
-/// then allocates stay untouched until used (from the heap, calloc would zero every page of them). Returns the --cfg flag to put
-/// before the user's own; does nothing for a smaller platform. Results do not change.
+/// then allocates stay untouched until used (from the heap, calloc would zero every page of them).
+/// Returns the --cfg flag to put before the user's own; does nothing for a smaller platform. Results do
+/// not change.
 std::vector<std::string> settings_for_many_actors(std::size_t hosts);
 
 /// Creates the engine; `simgrid_args` are the user's --cfg=... and --log=... flags, applied last so

@@ -317,9 +317,9 @@ SiteZone build_site(const sg4::NetZone* root, const SiteSpec& site, Platform& ou
   // Host to host inside the site: up the sender's LAN link, down the receiver's.
   for (std::size_t a = 0; a < hosts.size(); ++a)
     for (std::size_t b = a + 1; b < hosts.size(); ++b)
-      zone->add_route(hosts[a].host->get_netpoint(), hosts[b].host->get_netpoint(), nullptr, nullptr,
-                      {{hosts[a].nic, sg4::LinkInRoute::Direction::UP}, {hosts[b].nic, sg4::LinkInRoute::Direction::DOWN}},
-                      true);
+      zone->add_route(
+          hosts[a].host->get_netpoint(), hosts[b].host->get_netpoint(), nullptr, nullptr,
+          {{hosts[a].nic, sg4::LinkInRoute::Direction::UP}, {hosts[b].nic, sg4::LinkInRoute::Direction::DOWN}}, true);
   zone->seal();
   return {zone, gw};
 }

@@ -81,9 +81,12 @@ TEST_CASE("a star WAN routes one-host sites, a hub and other data centers over t
     "wan": {"type": "star", "hub": "hub", "uplink": {"bandwidth_mbps": 80, "latency_ms": 50}}})");
   auto scenario = write_text(dir / "s.json", R"({"platform": "star.json", "network": {"model": "CM02"},
     "strategy": {"name": "traffic", "flows": [
-      {"from": "e1-w0", "to": "e2-w0", "bytes": 1e8}, {"from": "e1-w0", "to": "hub-w1", "bytes": 1e8, "start_s": 20},
-      {"from": "hub-w0", "to": "e2-w0", "bytes": 1e8, "start_s": 40}, {"from": "dc-w0", "to": "e1-w0", "bytes": 1e8, "start_s": 60},
-      {"from": "e2-w0", "to": "dc-w1", "bytes": 1e8, "start_s": 80}, {"from": "dc-w0", "to": "dc-w1", "bytes": 1e8, "start_s": 100}]}})");
+      {"from": "e1-w0", "to": "e2-w0", "bytes": 1e8},
+      {"from": "e1-w0", "to": "hub-w1", "bytes": 1e8, "start_s": 20},
+      {"from": "hub-w0", "to": "e2-w0", "bytes": 1e8, "start_s": 40},
+      {"from": "dc-w0", "to": "e1-w0", "bytes": 1e8, "start_s": 60},
+      {"from": "e2-w0", "to": "dc-w1", "bytes": 1e8, "start_s": 80},
+      {"from": "dc-w0", "to": "dc-w1", "bytes": 1e8, "start_s": 100}]}})");
   auto out = dir / "out";
   REQUIRE(run_geosim("run -q " + scenario + " -o " + out.string()).status == 0);
   auto s = read_json(out / "traffic" / "summary.json");
