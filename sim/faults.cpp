@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <cstdint>
@@ -142,10 +141,7 @@ FaultsSpec parse_faults(Field f, const PlatformSpec& p, long long default_seed) 
       s.sites_down_s[i] = intervals(down->at(site));
     }
   if (auto file = f.maybe("sites_down_file")) {
-    std::string path = file->string();
-    if (!path.empty() && path[0] != '/')
-      path = (std::filesystem::path(f.file()).parent_path() / path).string();
-    read_sites_down(path, p, s.sites_down_s);
+    read_sites_down(file->beside_file(file->string()), p, s.sites_down_s);
   }
   f.finish();
   return s;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -185,6 +186,12 @@ bool Field::boolean() const {
   if (!value_->is_boolean())
     fail("true or false");
   return value_->get<bool>();
+}
+
+std::string Field::beside_file(const std::string& path) const {
+  if (path.empty() || path[0] == '/')
+    return path;
+  return (std::filesystem::path(file_).parent_path() / path).string();
 }
 
 std::string Field::string() const {

@@ -42,6 +42,8 @@ public:
 
   const std::string& file() const { return file_; }
   const std::string& path() const { return path_; }
+  /// A file path given in this file: as it is when absolute, else relative to this file's folder.
+  std::string beside_file(const std::string& path) const;
   const json& raw() const { return *value_; }
   bool is_object() const { return value_->is_object(); }
   bool is_array() const { return value_->is_array(); }

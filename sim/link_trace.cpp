@@ -6,7 +6,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <set>
@@ -49,10 +48,7 @@ std::vector<Pair> pairs_from_text(const std::string& path) {
 
 std::vector<Pair> pairs_of(Field f) {
   if (f.is_string()) {
-    std::string path = f.string();
-    if (!path.empty() && path[0] != '/')
-      path = (std::filesystem::path(f.file()).parent_path() / path).string();
-    return pairs_from_text(path);
+    return pairs_from_text(f.beside_file(f.string()));
   }
   std::vector<Pair> out;
   for (const Field& e : f.elements()) {

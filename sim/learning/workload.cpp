@@ -5,7 +5,6 @@
 #include "sim/learning/idx.hpp"
 
 #include <algorithm>
-#include <filesystem>
 #include <numeric>
 #include <optional>
 
@@ -43,9 +42,7 @@ int as_int(Field f, int lo, int hi) { return static_cast<int>(f.integer(lo, hi))
 /// An IDX file named by member `key` (relative to the scenario's folder), checked by reading its header:
 /// how many items it holds and how many values each has.
 std::string idx_file(Field& f, const std::string& key, const std::string& dflt, std::uint32_t& items, int& per_item) {
-  std::string path = f.string_or(key, dflt);
-  if (!path.empty() && path[0] != '/')
-    path = (std::filesystem::path(f.file()).parent_path() / path).string();
+  std::string path = f.beside_file(f.string_or(key, dflt));
   try {
     auto dims = read_idx_dims(path);
     items = dims[0];
