@@ -1,20 +1,13 @@
 #include "sim/outages.hpp"
 
 namespace geosim {
-namespace {
-/// "wan-a-b_UP" -> "wan-a-b": both directions of a split-duplex link go down together.
-std::string base_name(const std::string& link) {
-  for (const std::string suffix : {"_UP", "_DOWN"})
-    if (link.size() > suffix.size() && link.compare(link.size() - suffix.size(), suffix.size(), suffix) == 0)
-      return link.substr(0, link.size() - suffix.size());
-  return link;
-}
-} // namespace
 
 RouteOutages::RouteOutages(const PlatformSpec& spec) {
+  // Under both directions' SimGrid names, as routes name them: a split-duplex link goes down whole.
   for (const auto& [name, link] : spec.wan_links())
     if (!link->trace.down_s.empty())
-      outages_[name] = link->trace.down_s;
+      for (const char* direction : {"_UP", "_DOWN"})
+        outages_[name + direction] = link->trace.down_s;
 }
 
 double RouteOutages::up_again(const std::vector<std::string>& route, double now) const {
@@ -22,7 +15,7 @@ double RouteOutages::up_again(const std::vector<std::string>& route, double now)
   for (bool moved = true; moved;) {
     moved = false;
     for (const auto& l : route)
-      if (auto it = outages_.find(base_name(l)); it != outages_.end())
+      if (auto it = outages_.find(l); it != outages_.end())
         for (const auto& [from, to] : it->second)
           if (from <= now && now < to) {
             now = to;

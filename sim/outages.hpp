@@ -17,12 +17,12 @@ class RouteOutages {
 public:
   explicit RouteOutages(const PlatformSpec& spec);
   bool empty() const { return outages_.empty(); }
-  /// The first time from `now` at which every link of the route (SimGrid names, `_UP`/`_DOWN` allowed)
+  /// The first time from `now` at which every link of the route (SimGrid names, with `_UP`/`_DOWN`)
   /// is up; `now` when it is.
   double up_again(const std::vector<std::string>& route, double now) const;
 
 private:
-  std::map<std::string, std::vector<std::pair<double, double>>> outages_; ///< by link, [from, to)
+  std::map<std::string, std::vector<std::pair<double, double>>> outages_; ///< by directed link, [from, to)
 };
 
 } // namespace geosim
