@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The user-facing scripts on a tiny scenario: scripts/sweep (tidy CSV, resumable, interrupted points
-# redone, failed points reported), scripts/plot (a sweep in which no run reached its target) and the
+# redone, failed points reported, spread as tasks with --plan/--task/--gather), scripts/plot (a sweep in which no run reached its target) and the
 # input errors of plot, plot-drift, gather-sweep, reproduce, profile-sweep and faults; plot of a run;
-# bench-scale at 5 and 10 sites
+# bench-scale at 5 and 10 sites and its chart
 # (cost against time when priced, convergence with outages shaded).
 # usage: tests/test_scripts.sh GEOSIM_BINARY   (run from the source tree; ctest does)
 set -uo pipefail
@@ -43,6 +43,37 @@ mv "$point" "$WORK/sw/points/.wan_bandwidth_mbps=1_seed=1_param_server"
 sweep
 check "an interrupted point is redone" grep -q "1 already done, running 1" "$WORK/sweep.err"
 check "the redone point is back in sweep.csv" test "$(column "$WORK/sw/sweep.csv" value | wc -l)" -eq 2
+
+# Spread over machines: --plan counts the tasks, each --task K runs one point (here two at once through
+# xargs, as a SLURM array or GNU parallel would start them), --gather makes the same tables as one sweep.
+spread() { "$ROOT/scripts/sweep" "$SCENARIO" --mbps 1,100 -o "$WORK/$1" "${@:2}"; }
+tasks=$(spread arr --plan 2> "$WORK/plan.err")
+check "--plan prints the number of tasks" test "$tasks" = 2
+check "--plan runs nothing" test -z "$(ls "$WORK/arr/points")"
+spread arr --gather 2> "$WORK/gather-early.err"
+check "--gather before the tasks ran exits 1" test $? -eq 1
+check "--gather says how many points are missing" grep -q "2 of 2 points not run yet" "$WORK/gather-early.err"
+seq "$tasks" | xargs -P 2 -I{} "$ROOT/scripts/sweep" "$SCENARIO" --mbps 1,100 -o "$WORK/arr" --task {} 2> /dev/null
+check "every task ran its point" test "$(ls "$WORK/arr/points" | wc -l)" -eq 2
+SLURM_ARRAY_TASK_ID=1 bash -c 'spread() { "$0" "$1" --mbps 1,100 -o "$2" --task "$SLURM_ARRAY_TASK_ID"; }; spread "$@"' \
+  "$ROOT/scripts/sweep" "$SCENARIO" "$WORK/arr" 2> "$WORK/task-again.err"
+check "a task whose point is done skips it" grep -q "point 1 (.*) already done" "$WORK/task-again.err"
+spread arr --gather 2> /dev/null
+check "--gather after the tasks exits 0" test $? -eq 0
+check "the spread sweep's table is the local sweep's" cmp -s "$WORK/arr/sweep.csv" "$WORK/sw/sweep.csv"
+check "the spread sweep's curves are the local sweep's" cmp -s "$WORK/arr/convergence.csv" "$WORK/sw/convergence.csv"
+spread arr --task 3 2> "$WORK/task-range.err"
+check "a task number past the plan exits 2" test $? -eq 2
+check "a task number past the plan names the range" grep -q -- "--task 3: expected a point number from 1 to 2" \
+  "$WORK/task-range.err"
+if command -v parallel > /dev/null; then
+  seq "$tasks" | parallel --will-cite -j 2 "$ROOT/scripts/sweep" "$SCENARIO" --mbps 1,100 -o "$WORK/gnu" --task {} \
+    2> /dev/null
+  spread gnu --gather 2> /dev/null
+  check "GNU parallel runs the tasks into the same table" cmp -s "$WORK/gnu/sweep.csv" "$WORK/sw/sweep.csv"
+else
+  echo "skipped: GNU parallel is not installed (apt-get install parallel)"
+fi
 
 # A point that fails is named with geosim's one-line error, and the sweep exits non-zero.
 "$ROOT/scripts/sweep" "$SCENARIO" --mbps 1,100 -o "$WORK/bad" --set strategy.lr=-1 2> "$WORK/bad.err"
@@ -124,6 +155,8 @@ check "bench-scale runs" test $? -eq 0
 check "bench-scale writes a row per strategy and site count" test "$(wc -l < "$WORK/bench/scale.csv")" -eq 5
 check "bench-scale's rows name the strategy, the sites and the rounds" grep -q "^cartel,10,3," "$WORK/bench/scale.csv"
 check "bench-scale fits an exponent per strategy" grep -q "fedavg-0.1: wall time grows as (sites x rounds)^" "$WORK/bench.out"
+"$ROOT/scripts/plot" "$WORK/bench" -o "$WORK/bench-plot" 2> /dev/null
+check "plot charts the benchmark's folder" test -s "$WORK/bench-plot/scale.png"
 "$ROOT/scripts/bench-scale" --strategies gossip --build "$(dirname "$GEOSIM")" -o "$WORK/bench2.csv" 2> "$WORK/bench2.err"
 check "bench-scale refuses an unknown strategy" grep -q "unknown strategy gossip" "$WORK/bench2.err"
 check "bench-scale writes nothing when refused" test ! -e "$WORK/bench2.csv"
