@@ -393,27 +393,31 @@ void PsJob::clock_done(std::size_t shard) {
     on_complete_(complete);
     return;
   }
-  Metrics m = judge(complete);
   ctx_.recorder.set_iterations(complete);
-  ctx_.recorder.sample("global", complete, m.loss, m.accuracy);
+  ctx_.recorder.detail("significance", significance().to_json());
+  if (ctx_.evaluation.due(complete)) {
+    Metrics m = judge(complete);
+    ctx_.recorder.sample("global", complete, m.loss, m.accuracy);
+  }
   if (!ctx_.recorder.should_stop(complete))
     return;
-  if (config_.record_parameters)
+  if (config_.record_parameters) {
+    fill_local(*global_); // the last clock may not have been judged
     ctx_.recorder.detail("final_parameters",
                          std::vector<double>(global_->parameters().begin(), global_->parameters().end()));
+  }
   stop(shard);
 }
 
 Metrics PsJob::judge(long long clock) {
   fill_local(*global_);
-  ctx_.recorder.detail("significance", significance().to_json());
   if (config_.judge_sites.empty())
-    return global_->evaluate(ctx_.workload->global_test());
+    return ctx_.evaluation.judge(*global_, ctx_.workload->global_test());
   Metrics sum{0, 0};
   double weight = 0;
   for (int s : config_.judge_sites) {
     const Dataset& test = ctx_.workload->site(s, sg4::Engine::get_clock()).test;
-    Metrics m = global_->evaluate(test);
+    Metrics m = ctx_.evaluation.judge(*global_, test);
     ctx_.recorder.sample(ctx_.platform.site_name(s), clock, m.loss, m.accuracy);
     double w = static_cast<double>(test.size());
     sum.loss += w * m.loss;

@@ -46,19 +46,21 @@ PriceList load_price_list(const std::string& path, const PlatformSpec& platform)
   return p;
 }
 
+/// What leaving a site costs a GB: its region's egress price for a data center, internet egress otherwise.
+static double egress_rate(const PriceList& prices, const SiteSpec& site) {
+  if (site.kind != "dc")
+    return prices.internet_egress_usd_per_gb;
+  auto it = prices.egress_usd_per_gb.find(site.region);
+  return it == prices.egress_usd_per_gb.end() ? prices.egress_default_usd_per_gb : it->second;
+}
+
 json run_cost(const PriceList& prices, const PlatformSpec& platform,
-              const std::vector<std::vector<double>>& by_site_pair, double seconds, double scale_model) {
+              const SitePairBytes& by_site_pair, double seconds, double scale_model) {
   double wan = 0, compute = 0;
-  for (std::size_t a = 0; a < platform.sites.size(); ++a) {
-    const SiteSpec& site = platform.sites[a];
-    double rate = prices.internet_egress_usd_per_gb;
-    if (site.kind == "dc") {
-      auto it = prices.egress_usd_per_gb.find(site.region);
-      rate = it == prices.egress_usd_per_gb.end() ? prices.egress_default_usd_per_gb : it->second;
-    }
-    for (std::size_t b = 0; b < platform.sites.size(); ++b)
-      if (a != b)
-        wan += by_site_pair[a][b] * scale_model / 1e9 * rate;
+  for (const auto& [ab, bytes] : by_site_pair) // in (source, destination) order, as the sum always ran
+    if (ab.first != ab.second)
+      wan += bytes * scale_model / 1e9 * egress_rate(prices, platform.sites[static_cast<std::size_t>(ab.first)]);
+  for (const SiteSpec& site : platform.sites) {
     double hosts = site.workers.count + site.servers.count;
     compute += hosts * prices.compute_usd_per_hour.at(site.kind) * seconds / 3600;
   }

@@ -27,6 +27,6 @@ PriceList load_price_list(const std::string& path, const PlatformSpec& platform)
 /// for the full-size job: the bytes of a scale model (`scale_model` k) are 1/k of the job's, so they are
 /// charged k times. {"prices", "at_s", "wan_usd", "compute_usd", "total_usd"}.
 json run_cost(const PriceList& prices, const PlatformSpec& platform,
-              const std::vector<std::vector<double>>& by_site_pair, double seconds, double scale_model);
+              const SitePairBytes& by_site_pair, double seconds, double scale_model);
 
 } // namespace geosim

@@ -91,10 +91,9 @@ json Recorder::summary(double sim_time, const NetworkSpec& applied, bool time_li
   const auto& c = transport_.counters();
   const auto& sites = scenario_.platform.sites;
   json pairs = json::object();
-  for (std::size_t a = 0; a < sites.size(); ++a)
-    for (std::size_t b = 0; b < sites.size(); ++b)
-      if (c.by_site_pair[a][b] > 0)
-        pairs[sites[a].name + "->" + sites[b].name] = c.by_site_pair[a][b];
+  for (const auto& [ab, bytes] : c.by_site_pair)
+    if (bytes > 0)
+      pairs[sites[ab.first].name + "->" + sites[ab.second].name] = bytes;
   const StopSpec& s = scenario_.stop;
   json out = {
       {"geosim_version", kVersion},
@@ -119,6 +118,7 @@ json Recorder::summary(double sim_time, const NetworkSpec& applied, bool time_li
         {"converged_clocks", s.converged_clocks ? json(*s.converged_clocks) : json(nullptr)},
         {"converged_change", s.converged_clocks ? json(s.converged_change) : json(nullptr)},
         {"time_limit_hit", time_limit_hit}}},
+      {"evaluation", {{"every", scenario_.evaluation.every}}},
       {"reached_target", time_to_target_.has_value()},
       {"time_to_target_s", opt_num(time_to_target_)},
       {"sim_time_s", sim_time},

@@ -95,7 +95,8 @@ int run_strategy(const Scenario& sc, const StrategyEntry& entry, const RunOption
   std::optional<Workload> workload;
   if (sc.workload)
     workload.emplace(*sc.workload, platform.site_count(), static_cast<std::uint64_t>(sc.seed));
-  RunContext ctx{sc, entry, platform, transport, recorder, workload ? &*workload : nullptr};
+  Evaluation evaluation(sc.evaluation, sc.stop.max_iterations);
+  RunContext ctx{sc, entry, platform, transport, recorder, workload ? &*workload : nullptr, evaluation};
   entry.strategy->deploy(ctx);
 
   Progress progress(entry.label, recorder, !o.quiet);
@@ -114,7 +115,10 @@ int run_strategy(const Scenario& sc, const StrategyEntry& entry, const RunOption
     write_file_atomic((dir / "significance.csv").string(), sig);
   write_file_atomic((dir / "summary.json").string(), summary.dump(2) + "\n");
   // Host timings live apart from the results, which are byte-identical for the same inputs and seed.
-  json host = {{"cpu_s", cpu_seconds() - cpu0}, {"wall_s", seconds_since(wall0)}};
+  json host = {{"cpu_s", cpu_seconds() - cpu0},
+               {"wall_s", seconds_since(wall0)},
+               {"evaluation_s", evaluation.host_seconds()}, // the observer's judging, part of wall_s
+               {"evaluations", evaluation.passes()}};
   write_file_atomic((dir / "host.json").string(), host.dump(2) + "\n");
   if (!o.quiet) {
     std::string target =

@@ -142,6 +142,18 @@ StopSpec parse_stop(Field f) {
   return s;
 }
 
+EvaluationSpec parse_evaluation(Field f, const StopSpec& stop) {
+  EvaluationSpec e;
+  if (auto every = f.maybe("every")) {
+    e.every = every->integer(1);
+    // The convergence rule compares the loss with the one `clocks` iterations before, which must be judged too.
+    if (stop.converged_clocks && *stop.converged_clocks % e.every != 0)
+      every->fail(fmt::format("a divisor of stop.converged.clocks ({})", *stop.converged_clocks));
+  }
+  f.finish();
+  return e;
+}
+
 StrategyEntry parse_strategy(Field f, const Scenario& sc) {
   if (!f.is_object())
     f.fail("a strategy object such as {\"name\": \"fedavg\", ...}");
@@ -250,6 +262,8 @@ Scenario parse_scenario(const json& doc, const std::string& file) {
   check_rates(sc.platform, file);
   if (auto s = root.maybe("stop"))
     sc.stop = parse_stop(*s);
+  if (auto e = root.maybe("evaluation"))
+    sc.evaluation = parse_evaluation(*e, sc.stop);
   if (auto w = root.maybe("workload"))
     sc.workload = parse_workload(*w, sc.platform);
   if (auto s = root.maybe("sovereignty"))

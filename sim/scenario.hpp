@@ -2,6 +2,7 @@
 // A scenario: platform, workload, one or more strategies, stop condition, seed and network model.
 // Parsing validates everything (including each strategy's parameters) before any simulation starts,
 // so bad input is reported before results are touched.
+#include "sim/evaluation.hpp"
 #include "sim/faults.hpp"
 #include "sim/input.hpp"
 #include "sim/learning/workload.hpp"
@@ -57,6 +58,7 @@ struct Scenario {
   long long seed = 1;
   NetworkSpec network;
   StopSpec stop;
+  EvaluationSpec evaluation;
   std::optional<WorkloadSpec> workload; ///< absent for strategies that do no learning
   std::vector<StrategyEntry> strategies;
   std::string reference; ///< label that comparison ratios are taken against

@@ -19,8 +19,6 @@ namespace geosim {
 Transport::Transport(const Platform& platform, SovereigntySpec policy)
     : platform_(platform), packet_level_(simgrid::config::get_value<std::string>("network/model") == "ns-3"),
       policy_(std::move(policy)), outages_(platform.spec) {
-  int n = platform.site_count();
-  counters_.by_site_pair.assign(n, std::vector<double>(n, 0.0));
 }
 
 namespace {
@@ -51,7 +49,7 @@ void Transport::account(const sg4::Host* from, const sg4::Host* to, double bytes
     counters_.host_local_bytes += bytes;
   } else {
     (a == b ? counters_.lan_bytes : counters_.wan_bytes) += bytes;
-    counters_.by_site_pair[a][b] += bytes;
+    counters_.by_site_pair[{a, b}] += bytes;
     counters_.by_class[cls] += bytes;
   }
   if (a != b) {

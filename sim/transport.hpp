@@ -59,7 +59,9 @@ struct TrafficCounters {
   double wan_bytes = 0;
   double host_local_bytes = 0; ///< between actors of one host (colocated worker and server)
   long long messages = 0;
-  std::vector<std::vector<double>> by_site_pair; ///< [src][dst]
+  /// Bytes by (source site, destination site) index, for the pairs that exchanged any: a dense matrix
+  /// would hold N² entries (0.8 GB at 10,000 sites) where a run touches a few per site.
+  SitePairBytes by_site_pair;
   std::map<std::string, double> by_link;
   /// Bytes that crossed the network (LAN or WAN) by what they carry (sim/provenance.hpp), indexed by
   /// ByteClass; and the inter-site ones by "source jurisdiction->destination jurisdiction".

@@ -162,9 +162,13 @@ private:
     }
   }
 
+  /// The site's accuracy on its own current test set: Cartel's drift detection needs it every period,
+  /// so it is part of the protocol; the observer records it at the scenario's evaluation period.
   double evaluate(int site, long long k) {
     const Dataset& test = ctx_->workload->site(site, sg4::Engine::get_clock()).test;
     Metrics m = models_[site]->evaluate(test);
+    if (!ctx_->evaluation.due(k))
+      return m.accuracy;
     ctx_->recorder.sample(ctx_->platform.site_name(site), k, m.loss, m.accuracy);
     adaptation_->observe(site, sg4::Engine::get_clock(), m.accuracy);
     report(k, m, static_cast<double>(test.size()));

@@ -181,7 +181,9 @@ private:
   }
 
   static void record(RunContext& ctx, const Model& model, long long round) {
-    Metrics g = model.evaluate(ctx.workload->global_test());
+    if (!ctx.evaluation.due(round))
+      return;
+    Metrics g = ctx.evaluation.judge(model, ctx.workload->global_test());
     ctx.recorder.sample("global", round, g.loss, g.accuracy);
   }
 

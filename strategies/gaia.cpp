@@ -111,7 +111,7 @@ struct DataCenter : ShardHooks {
   std::vector<std::set<MessageId>> applied;                                  ///< per shard
   std::vector<std::vector<std::vector<sg4::CommPtr>>> sending; ///< per shard, per data center: mirror sends
   std::set<std::pair<std::size_t, std::size_t>> held;          ///< (shard, worker) pulls held by a barrier
-  long long replica_clock = -1;                                ///< last clock this replica was evaluated at
+  long long replica_clock = -1;                                ///< last clock this replica stands for
 
   long long mirror_clock(std::size_t k) const;
   void on_push(std::size_t k, const std::vector<std::int64_t>& keys, const Eigen::VectorXd& delta) override;
@@ -184,15 +184,22 @@ public:
       c = std::min({c, dc.job->shard_clock(k), dc.mirror_clock(k)});
     if (c <= dc.replica_clock || stopped_)
       return;
+    std::vector<long long> judged; // the clocks this replica now stands for that the observer judges
+    for (long long t = dc.replica_clock + 1; t <= c; ++t)
+      if (ctx_->evaluation.due(t))
+        judged.push_back(t);
+    dc.replica_clock = c;
+    if (judged.empty())
+      return;
     for (const auto& other : dcs_) // the observer's view: each data center's users' local factors
       other.job->fill_local(dc.job->model());
-    Metrics m = dc.job->model().evaluate(ctx_->workload->global_test());
+    Metrics m = ctx_->evaluation.judge(dc.job->model(), ctx_->workload->global_test());
     ctx_->recorder.sample(ctx_->platform.site_name(dc.site), c, m.loss, m.accuracy);
     if (config_.ps.record_parameters)
       last_parameters_[ctx_->platform.site_name(dc.site)] = dc.job->model().parameters();
-    for (long long t = dc.replica_clock + 1; t <= c && !stopped_; ++t)
-      report(t, m);
-    dc.replica_clock = c;
+    for (long long t : judged)
+      if (!stopped_)
+        report(t, m);
   }
 
 private:

@@ -46,8 +46,10 @@ private:
   }
 
   void evaluate(RunContext& ctx, const Model& model, int site, long long k) {
+    if (!ctx.evaluation.due(k))
+      return;
     const Dataset& test = ctx.workload->site(site, sg4::Engine::get_clock()).test;
-    Metrics m = model.evaluate(test);
+    Metrics m = ctx.evaluation.judge(model, test);
     ctx.recorder.sample(ctx.platform.site_name(site), k, m.loss, m.accuracy);
     adaptation_->observe(site, sg4::Engine::get_clock(), m.accuracy);
     if (auto mean = means_.add(k, m, static_cast<double>(test.size()))) {
