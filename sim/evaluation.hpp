@@ -25,7 +25,7 @@ public:
   Metrics judge(const Model& model, const Dataset& test);
 
   long long every() const { return spec_.every; }
-  long long passes() const { return passes_; }         ///< test sets judged
+  long long passes() const { return passes_; }          ///< test sets judged
   double host_seconds() const { return host_seconds_; } ///< host time spent judging
 
 private:

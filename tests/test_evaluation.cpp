@@ -37,11 +37,11 @@ Judged run_judged(const std::string& scenario, const std::string& label, const s
 }
 } // namespace
 
-TEST_CASE("judging every 3rd iteration records 0, 3, 6 and the last, and simulates the same run",
-          "[evaluation]") {
+TEST_CASE("judging every 3rd iteration records 0, 3, 6 and the last, and simulates the same run", "[evaluation]") {
   struct Case {
     std::string scenario, label;
-    bool observer_judges; ///< the observer judges iteration 0 and its passes are counted (not Cartel: its protocol does)
+    // The observer judges iteration 0 and its passes are counted (not Cartel's: its protocol judges).
+    bool observer_judges;
   };
   auto [scenario, label, observer_judges] =
       GENERATE(Case{data("fedavg-small.json"), "fedavg", true}, Case{data("ps-small.json"), "param_server", true},

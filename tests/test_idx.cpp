@@ -50,9 +50,9 @@ TEST_CASE("the IDX loader reads images and labels, plain or gzipped", "[idx][wor
   REQUIRE(d.size() == 3);
   CHECK(d.dims() == 4);
   CHECK(d.y == std::vector<int>{2, 0, 1});
-  CHECK(d.X(0, 0) == 0);
-  CHECK(d.X(3, 2) == Approx(11 / 255.0)); // the last pixel of the last image
-  CHECK(d.X(1, 1) == Approx(5 / 255.0));
+  CHECK(d.X()(0, 0) == 0);
+  CHECK(d.X()(3, 2) == Approx(11 / 255.0)); // the last pixel of the last image
+  CHECK(d.X()(1, 1) == Approx(5 / 255.0));
   Dataset first = load_idx_images(x, y, 2);
   CHECK(first.size() == 2);
   CHECK(read_idx_dims(x) == std::vector<std::uint32_t>{3, 2, 2});
@@ -115,8 +115,8 @@ std::pair<std::string, std::string> marked(std::uint32_t n, int first) {
 }
 
 bool from_file(const Dataset& d, int first, int last) {
-  for (Eigen::Index j = 0; j < d.X.cols(); ++j) {
-    double v = d.X(0, j) * 255;
+  for (Eigen::Index j = 0; j < d.X().cols(); ++j) {
+    double v = d.X()(0, j) * 255;
     if (v < first - 0.5 || v > last + 0.5)
       return false;
   }
@@ -173,7 +173,7 @@ TEST_CASE("images drift: per-site class mixes, a trend that travels, fresh train
   // The same seed draws the same images.
   Field g((dir / "scenario.json").string(), "workload", doc);
   Workload again(parse_workload(g, p), 4, 7);
-  CHECK(again.site(c1, 100).train.X == w.site(c1, 100).train.X);
+  CHECK(again.site(c1, 100).train.X() == w.site(c1, 100).train.X());
   CHECK(again.site(c1, 100).test.y == w.site(c1, 100).test.y);
 
   // Two test images (classes 0 and 1) leave the drift's class 2 nothing to be tested on.

@@ -119,10 +119,10 @@ TEST_CASE("generators are deterministic from the seed", "[generators]") {
   std::vector<int> d1, d2, d3;
   Rng r1(5), r2(5), r3(6);
   Dataset a = generate_synthetic(s, r1, d1), b = generate_synthetic(s, r2, d2), c = generate_synthetic(s, r3, d3);
-  CHECK(a.X == b.X);
+  CHECK(a.X() == b.X());
   CHECK(a.y == b.y);
   CHECK(d1 == d2);
-  CHECK_FALSE((a.X.cols() == c.X.cols() && a.X == c.X));
+  CHECK_FALSE((a.X().cols() == c.X().cols() && a.X() == c.X()));
   RatingsSpec rs{50, 40, 3, 0.2, 0.1};
   Rng q1(1), q2(1), q3(2);
   auto ra = generate_ratings(rs, q1), rb = generate_ratings(rs, q2), rc = generate_ratings(rs, q3);
@@ -150,7 +150,7 @@ TEST_CASE("Synthetic(alpha, beta) has power-law device sizes and Sigma_jj = j^-1
   CHECK(median < 50 + 1.6 * std::exp(4.0));
   CHECK(counts.back() > 10 * median); // heavy tail
   for (int j : {0, 9, 59}) {
-    double var = d.X.row(j).squaredNorm() / static_cast<double>(d.X.cols());
+    double var = d.X().row(j).squaredNorm() / static_cast<double>(d.X().cols());
     double expected = std::pow(j + 1.0, -1.2);
     INFO("feature " << j);
     CHECK(var == Approx(expected).epsilon(0.1));

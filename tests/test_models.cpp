@@ -16,9 +16,10 @@ Dataset random_classification(int dims, int classes, int n, std::uint64_t seed) 
   std::normal_distribution<double> g(0, 1);
   Dataset d;
   d.classes = classes;
-  d.X.resize(dims, n);
-  for (Eigen::Index k = 0; k < d.X.size(); ++k)
-    d.X.data()[k] = g(rng);
+  Eigen::MatrixXd X(dims, n);
+  for (Eigen::Index k = 0; k < X.size(); ++k)
+    X.data()[k] = g(rng);
+  d.set_features(std::move(X));
   for (int i = 0; i < n; ++i)
     d.y.push_back(static_cast<int>(rng() % classes));
   return d;

@@ -47,7 +47,7 @@ TEST_CASE("param_server BSP: a clock takes compute time plus two WAN transfers (
   REQUIRE(r.clock_time.count(3));
   // Each site trains one full-batch step on its 160 samples (400 split in two, 20% held out for test).
   geosim::Dataset batch;
-  batch.X = Eigen::MatrixXd::Zero(1023, 160);
+  batch.set_features(Eigen::MatrixXd::Zero(1023, 160));
   batch.y.assign(160, 0);
   batch.classes = 10;
   auto model = geosim::make_model(geosim::ModelSpec{}, {1023, 10, 0, 0}, 1);

@@ -41,6 +41,35 @@ TEST_CASE("label skew gives each data site its k classes; the hub holds none", "
   CHECK(classes_present(w.global_test()) == 10);
 }
 
+TEST_CASE("the sites' data and the global test set are views of one copy of the pool", "[workload]") {
+  auto p = edge();
+  auto spec = parse(R"({"dataset": {"kind": "mixture", "classes": 10, "dims": 5, "samples": 4000},
+    "model": {"kind": "softmax"}, "partition": {"kind": "iid", "sites": "edge"}, "test_fraction": 0.25})",
+                    p);
+  Workload w(spec, 21, 1);
+  // The pool is laid out as every site's test samples, site by site, then every site's training samples.
+  const double* at = w.global_test().X().data();
+  std::size_t tests = 0;
+  for (int s = 1; s <= 20; ++s) {
+    INFO("site " << s);
+    CHECK(w.site(s, 0).test.X().data() == at + 5 * tests);
+    tests += w.site(s, 0).test.size();
+  }
+  CHECK(tests == w.global_test().size());
+  std::size_t trains = 0;
+  for (int s = 1; s <= 20; ++s) {
+    CHECK(w.site(s, 0).train.X().data() == at + 5 * (tests + trains));
+    trains += w.site(s, 0).train.size();
+  }
+  CHECK(tests + trains == 4000);
+  // A view holds the same samples as a copy of those rows.
+  const Dataset& site3 = w.site(3, 0).train;
+  Dataset copy = site3.subset({0, 1, 2});
+  CHECK(copy.X() == site3.X().leftCols(3));
+  CHECK(copy.X().data() != site3.X().data());
+  CHECK(std::vector<int>(site3.y.begin(), site3.y.begin() + 3) == copy.y);
+}
+
 TEST_CASE("Dirichlet partitions skew more as alpha shrinks", "[workload]") {
   auto p = edge();
   auto skew = [&](double alpha) {

@@ -10,6 +10,7 @@ namespace {
 
 using Eigen::Index;
 using Eigen::MatrixXd;
+using Input = Eigen::Ref<const MatrixXd>; ///< a layer's input: the data's features (a view) or activations
 
 class DenseNet : public Model {
 public:
@@ -38,14 +39,14 @@ public:
 
   Update gradient(const Dataset& batch) const override {
     std::vector<MatrixXd> acts;
-    MatrixXd g = forward(batch.X, acts);
+    MatrixXd g = forward(batch.X(), acts);
     softmax_layer::normalize(g);
     softmax_layer::cross_entropy_grad(g, batch.y);
     Update u;
     u.value_bytes = value_bytes;
     u.values.resize(params_.size());
     for (int l = layers() - 1; l >= 0; --l) {
-      const MatrixXd& input = l == 0 ? batch.X : acts[l - 1];
+      Input input = l == 0 ? Input(batch.X()) : Input(acts[l - 1]);
       Eigen::Map<MatrixXd> dW(u.values.data() + offsets_[l], sizes_[l + 1], sizes_[l]);
       dW.noalias() = g * input.transpose();
       dW += l2_ * weights(l);
@@ -58,7 +59,7 @@ public:
 
   double objective(const Dataset& batch) const override {
     std::vector<MatrixXd> acts;
-    MatrixXd z = forward(batch.X, acts);
+    MatrixXd z = forward(batch.X(), acts);
     double reg = 0;
     for (int l = 0; l < layers(); ++l)
       reg += weights(l).squaredNorm();
@@ -67,13 +68,13 @@ public:
 
   Metrics evaluate(const Dataset& data) const override {
     std::vector<MatrixXd> acts;
-    MatrixXd z = forward(data.X, acts);
+    MatrixXd z = forward(data.X(), acts);
     return softmax_layer::score(z, data.y);
   }
 
   MatrixXd logits(const Dataset& data) const override {
     std::vector<MatrixXd> acts;
-    return forward(data.X, acts);
+    return forward(data.X(), acts);
   }
 
   double gradient_flops(const Dataset& batch) const override {
@@ -112,10 +113,10 @@ private:
   }
 
   /// Returns the output logits; `acts` receives each hidden layer's post-ReLU activations.
-  MatrixXd forward(const MatrixXd& X, std::vector<MatrixXd>& acts) const {
+  MatrixXd forward(const Input& X, std::vector<MatrixXd>& acts) const {
     MatrixXd z;
     for (int l = 0; l < layers(); ++l) {
-      const MatrixXd& input = l == 0 ? X : acts.back();
+      Input input = l == 0 ? X : Input(acts.back());
       z.noalias() = weights(l) * input;
       z.colwise() += bias(l);
       if (l + 1 < layers())

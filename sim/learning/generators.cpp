@@ -47,12 +47,13 @@ Dataset generate_synthetic(const SyntheticSpec& s, Rng& rng, std::vector<int>& d
   Eigen::Index total = 0;
   for (const auto& b : blocks)
     total += b.cols();
-  out.X.resize(s.dims, total);
+  Eigen::MatrixXd features(s.dims, total);
   Eigen::Index at = 0;
   for (const auto& b : blocks) {
-    out.X.middleCols(at, b.cols()) = b;
+    features.middleCols(at, b.cols()) = b;
     at += b.cols();
   }
+  out.set_features(std::move(features));
   return out;
 }
 
@@ -74,14 +75,15 @@ Dataset MixtureGenerator::sample(int n, const std::vector<double>& class_weights
   std::uniform_int_distribution<int> pick_cluster(0, spec_.clusters - 1);
   Dataset d;
   d.classes = spec_.classes;
-  d.X.resize(spec_.dims, n);
+  Eigen::MatrixXd X(spec_.dims, n);
   for (int i = 0; i < n; ++i) {
     int c = pick_class(rng);
     const auto& mu = centres_[static_cast<std::size_t>(c * spec_.clusters + pick_cluster(rng))];
     for (int j = 0; j < spec_.dims; ++j)
-      d.X(j, i) = mu[j] + g(rng);
+      X(j, i) = mu[j] + g(rng);
     d.y.push_back(c);
   }
+  d.set_features(std::move(X));
   return d;
 }
 

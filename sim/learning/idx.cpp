@@ -85,9 +85,10 @@ Dataset load_idx_images(const std::string& images, const std::string& labels, st
     bad(labels, fmt::format("holds {} labels for {} images in {}", y.dims[0], x.dims[0], images));
   Eigen::Index n = x.dims[0], pixels = static_cast<Eigen::Index>(x.values.size()) / n;
   Dataset d;
-  d.X.resize(pixels, n);
-  for (Eigen::Index i = 0; i < d.X.size(); ++i)
-    d.X.data()[i] = x.values[static_cast<std::size_t>(i)] / 255.0;
+  Eigen::MatrixXd X(pixels, n);
+  for (Eigen::Index i = 0; i < X.size(); ++i)
+    X.data()[i] = x.values[static_cast<std::size_t>(i)] / 255.0;
+  d.set_features(std::move(X));
   int classes = 0;
   for (auto label : y.values) {
     d.y.push_back(label);

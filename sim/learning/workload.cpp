@@ -420,27 +420,39 @@ Workload::Workload(const WorkloadSpec& spec, int site_count, std::uint64_t seed)
   }
   auto rows = partition_rows(spec.partition, pool, device, rng);
   std::vector<int> test_rows, train_rows;
+  std::vector<std::size_t> n_test(rows.size());
   for (std::size_t k = 0; k < rows.size(); ++k) {
     // The first test_fraction of a site's (shuffled) rows is its test set; the rest it trains on.
     std::shuffle(rows[k].begin(), rows[k].end(), rng);
-    std::size_t n_test = static_cast<std::size_t>(spec.test_fraction * static_cast<double>(rows[k].size()));
+    n_test[k] = static_cast<std::size_t>(spec.test_fraction * static_cast<double>(rows[k].size()));
+    test_rows.insert(test_rows.end(), rows[k].begin(), rows[k].begin() + static_cast<long>(n_test[k]));
+    train_rows.insert(train_rows.end(), rows[k].begin() + static_cast<long>(n_test[k]), rows[k].end());
+  }
+  // One copy of the pool, every site's test rows then every site's training rows, site by site: each
+  // site's sets, the global test set and the drift banks are views of it.
+  std::vector<int> order = test_rows;
+  order.insert(order.end(), train_rows.begin(), train_rows.end());
+  Dataset arranged = pool.subset(order);
+  pool = Dataset();
+  std::size_t test_at = 0, train_at = test_rows.size();
+  for (std::size_t k = 0; k < rows.size(); ++k) {
     SiteData& sd = sites_[static_cast<std::size_t>(spec.partition.sites[k])];
-    test_rows.insert(test_rows.end(), rows[k].begin(), rows[k].begin() + static_cast<long>(n_test));
-    train_rows.insert(train_rows.end(), rows[k].begin() + static_cast<long>(n_test), rows[k].end());
-    sd.test = pool.subset({rows[k].begin(), rows[k].begin() + static_cast<long>(n_test)});
-    sd.train = pool.subset({rows[k].begin() + static_cast<long>(n_test), rows[k].end()});
-    if (!pool.is_ratings())
+    sd.test = arranged.slice(test_at, n_test[k]);
+    sd.train = arranged.slice(train_at, rows[k].size() - n_test[k]);
+    test_at += n_test[k];
+    train_at += rows[k].size() - n_test[k];
+    if (!arranged.is_ratings())
       sd.class_share = normalized(sd.train.class_histogram());
   }
-  global_test_ = pool.subset(test_rows); // every site's test rows, site by site
+  global_test_ = arranged.slice(0, test_rows.size()); // every site's test rows, site by site
   if (spec.dataset == "images" && !spec.images.test_images.empty())
     global_test_ = load_images(spec.images, spec.images.test_images, spec.images.test_labels, spec.images.test_samples);
   if (spec.dataset == "images" && !spec.drift.empty()) {
     // A drifting site trains on images of its new mix that some site trains on, and is tested on
     // images of that mix that no site trains on: Fashion-MNIST's test set when the scenario has one,
     // else the sites' held-out images.
-    test_bank_.emplace(spec.images.test_images.empty() ? pool.subset(test_rows) : global_test_);
-    train_bank_.emplace(pool.subset(train_rows));
+    test_bank_.emplace(spec.images.test_images.empty() ? arranged.slice(0, test_rows.size()) : global_test_);
+    train_bank_.emplace(arranged.slice(test_rows.size(), train_rows.size()));
     check_banks(spec);
   }
 }
