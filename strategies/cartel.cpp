@@ -8,7 +8,10 @@
 //  - on a drift the site names the classes it now sees and handles badly (recall below
 //    `class_accuracy`), asks the metadata service for its logical neighbours (the peers holding those
 //    classes, ranked by Jensen-Shannon divergence between class distributions), pulls from the best
-//    `neighbours` of them only the model slice of those classes (softmax rows), merges it, and trains on.
+//    `neighbours` of them only the model slice of those classes (softmax rows), merges it, and trains on;
+//  - a site waits `reply_timeout_s` for the metadata service's answer, and as long again for the slices:
+//    when the service or the peers cannot be reached (a fault), it gives the adaptation up, keeps
+//    learning on its own, and asks again at its next drift. Late answers are recognised and dropped.
 // A site's model holds the rows of the classes it has seen or imported; its size is reported beside
 // adaptation times (sim/adaptation.hpp), slices and metadata bytes.
 #include "sim/adaptation.hpp"
@@ -21,6 +24,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <numeric>
 #include <set>
@@ -44,6 +48,7 @@ struct NeighbourQuery {
   int site;
   std::vector<double> class_share;
   std::vector<int> classes;
+  long long query; ///< the site's query number (in the header), echoed by the answer
   double wire_bytes() const {
     return kHeaderBytes + kFieldBytes * static_cast<double>(class_share.size() + classes.size());
   }
@@ -51,6 +56,7 @@ struct NeighbourQuery {
 
 struct SiteList {
   std::vector<int> sites;
+  long long query; ///< the query this answers (in the header)
   double wire_bytes() const { return kHeaderBytes + kFieldBytes * static_cast<double>(sites.size()); }
 };
 
@@ -69,6 +75,7 @@ struct CartelConfig {
   double class_accuracy = 0.5;
   double min_share = 0.05;
   int neighbours = 1;
+  double reply_timeout_s = 60;
 };
 
 /// A merge: the site's accuracy on its current data just before and just after importing a slice.
@@ -98,6 +105,8 @@ public:
     c_.class_accuracy = p.number_or("class_accuracy", c_.class_accuracy, 0, 1);
     c_.min_share = p.number_or("min_share", c_.min_share, 0, 1);
     c_.neighbours = static_cast<int>(p.integer_or("neighbours", c_.neighbours, 1, 1000));
+    c_.reply_timeout_s =
+        p.number_or("reply_timeout_s", c_.reply_timeout_s, 0, std::numeric_limits<double>::infinity(), true);
     sites_ = sc.workload->partition.sites;
     std::string ms = p.string_or("metadata_site", first_dc(sc.platform));
     metadata_site_ = sc.platform.site_index(ms);
@@ -183,23 +192,40 @@ private:
     drifts_++;
     if (weak.empty())
       return;
-    ctx.transport.post(metadata_service(), "neighbours", NeighbourQuery{site, data.class_share, weak});
-    auto reply = ctx.transport.recv(site_inbox(site).mailbox);
+    long long query = ++queries_[site];
+    ctx.transport.post(metadata_service(), "neighbours", NeighbourQuery{site, data.class_share, weak, query});
+    auto is_answer = [query](const Envelope& e) { return e.kind == "neighbours" && e.as<SiteList>().query == query; };
+    auto reply = await(site, is_answer);
+    if (!reply) { // the metadata service is out of reach: learn on alone
+      abandoned_++;
+      return;
+    }
     const auto& peers = reply->as<SiteList>().sites;
     double before = models_[site]->evaluate(data.test).accuracy;
     double new_before = recall_of(*models_[site], data.test, weak);
-    std::size_t got = 0;
     for (int p : peers)
       ctx.transport.post(peer(p), "slice?", SliceRequest{site, weak});
+    std::set<const sg4::Host*> waiting;
+    for (int p : peers)
+      waiting.insert(host(p));
+    // A slice of these classes from a peer asked now: a late one from an abandoned query is as good.
+    auto is_slice = [&](const Envelope& e) {
+      return e.kind == "slice" && waiting.count(e.from) && e.as<ModelSlice>().classes == weak;
+    };
     std::vector<ModelSlice> slices;
-    for (std::size_t i = 0; i < peers.size(); ++i) {
-      auto env = ctx.transport.recv(site_inbox(site).mailbox);
+    while (!waiting.empty()) {
+      auto env = await(site, is_slice);
+      if (!env)
+        break;
+      waiting.erase(env->from);
       slices.push_back(env->as<ModelSlice>());
       slice_bytes_ += env->bytes;
-      ++got;
     }
-    if (got == 0)
+    missing_slices_ += static_cast<long long>(waiting.size());
+    if (slices.empty()) {
+      abandoned_ += !peers.empty();
       return;
+    }
     merge(*models_[site], slices);
     for (int c : weak)
       held_[site].insert(c);
@@ -243,6 +269,18 @@ private:
     return weak;
   }
 
+  /// The next message at the site's inbox that `wanted` accepts, waiting at most reply_timeout_s; other
+  /// messages there are late answers to queries given up on, and are dropped. Null on timeout.
+  EnvelopePtr await(int site, const std::function<bool(const Envelope&)>& wanted) {
+    double deadline = sg4::Engine::get_clock() + c_.reply_timeout_s;
+    while (true) {
+      EnvelopePtr env = std::isinf(deadline) ? ctx_->transport.recv(site_inbox(site).mailbox)
+                                             : ctx_->transport.recv_until(site_inbox(site).mailbox, deadline);
+      if (!env || wanted(*env))
+        return env;
+    }
+  }
+
   /// The slices' rows, averaged when several peers sent the same classes, replace the site's own.
   static void merge(Model& model, const std::vector<ModelSlice>& slices) {
     ModelSlice mean = slices.front();
@@ -274,7 +312,7 @@ private:
       for (const auto& [s, profile] : profiles)
         if (s != q.site)
           peers.push_back(profile);
-      SiteList best{rank_neighbours(q.class_share, q.classes, peers, c_.neighbours, c_.min_share)};
+      SiteList best{rank_neighbours(q.class_share, q.classes, peers, c_.neighbours, c_.min_share), q.query};
       ctx_->transport.post(site_inbox(q.site), "neighbours", std::move(best));
     }
   }
@@ -308,6 +346,8 @@ private:
     rec.detail("metadata_bytes", metadata_bytes_);
     rec.detail("slice_bytes", slice_bytes_);
     rec.detail("drifts_detected", drifts_);
+    rec.detail("adaptations_abandoned", abandoned_);
+    rec.detail("slices_missing", missing_slices_);
     json merges = json::array();
     for (const auto& m : merges_)
       merges.push_back({{"site", ctx_->platform.site_name(m.site)},
@@ -332,6 +372,8 @@ private:
   std::vector<Merge> merges_;
   double metadata_bytes_ = 0, slice_bytes_ = 0;
   long long drifts_ = 0;
+  long long abandoned_ = 0, missing_slices_ = 0; ///< adaptations given up, slices not received in time
+  std::map<int, long long> queries_;             ///< per site: its last neighbour query's number
 };
 
 const StrategyRegistration reg{

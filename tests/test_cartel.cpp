@@ -6,6 +6,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <sstream>
+
 using namespace geosim::test;
 using nlohmann::json;
 
@@ -91,4 +93,36 @@ TEST_CASE("on the shipped drift scenario, isolated learning never recovers faste
     ++compared;
   }
   CHECK(compared >= 4);
+}
+
+TEST_CASE("with the metadata service cut off, cartel sites give their adaptations up and learn on alone",
+          "[cartel][faults]") {
+  // The hub (the metadata service's site) is off the WAN from 290 to 700 s; the trend reaches edge-01 to
+  // edge-04 at 300, 420, 540 and 660 s, each while it is off.
+  auto run = [](const std::string& timeout) {
+    auto out = temp_dir("cartel-cut-off");
+    auto r = run_geosim("run -q scenarios/edge-drift.json --only cartel -o " + out.string() +
+                        " --set 'network.faults={\"sites_down_s\": {\"cloud\": [[290, 700]]}}'"
+                        " --set stop.max_sim_time_s=720 --set strategy.0.reply_timeout_s=" +
+                        timeout);
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    std::size_t learning = 0; // edge-01's samples while the hub is off (one a second when it learns)
+    std::istringstream csv(read_text(out / "cartel" / "convergence.csv"));
+    for (std::string line; std::getline(csv, line);)
+      if (line.find(",edge-01,") != std::string::npos) {
+        double t = std::stod(line.substr(0, line.find(',')));
+        learning += t > 320 && t < 680;
+      }
+    return std::make_pair(read_json(out / "cartel" / "summary.json")["details"], learning);
+  };
+  auto [alone, alone_learning] = run("30");
+  CHECK(alone["adaptations_abandoned"] == 4);
+  CHECK(alone["merges"].empty());
+  CHECK(alone_learning >= 359);
+  auto [waiting, waiting_learning] = run("1e300"); // no timeout: each drifting site waits for the hub
+  CHECK(waiting["adaptations_abandoned"] == 0);
+  CHECK(waiting_learning == 0);
+  REQUIRE(waiting["merges"].size() >= 4);
+  CHECK(waiting["merges"][0]["at_s"].get<double>() >= 700);
 }
