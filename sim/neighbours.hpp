@@ -15,8 +15,26 @@ struct SiteProfile {
   std::vector<double> class_share;
 };
 
-/// The peers closest to `mine` (by Jensen-Shannon divergence, ties by site number), among those that
-/// hold every class in `needed` with a share of at least `min_share`; at most `k` of them.
+/// The metadata service's view of the sites: each one's last reported class distribution, normalized
+/// once when it arrives, so that a query costs one divergence per site and no copies.
+class NeighbourIndex {
+public:
+  void update(int site, const std::vector<double>& class_share);
+  /// The sites but `asking` closest to `mine` (by Jensen-Shannon divergence, ties by site number), among
+  /// those that hold every class in `needed` with a share of at least `min_share`; at most `k` of them.
+  std::vector<int> rank(int asking, const std::vector<double>& mine, const std::vector<int>& needed, int k,
+                        double min_share) const;
+
+private:
+  struct Shares {
+    bool known = false;
+    std::vector<double> share; ///< normalized: what `min_share` is checked against
+    std::vector<double> js;    ///< `share` normalized again, as jensen_shannon reads it
+  };
+  std::vector<Shares> sites_; ///< by site number (a query walks them in order)
+};
+
+/// The same ranking over a list of peers (none of them the asking site).
 std::vector<int> rank_neighbours(const std::vector<double>& mine, const std::vector<int>& needed,
                                  const std::vector<SiteProfile>& peers, int k, double min_share);
 

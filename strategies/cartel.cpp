@@ -299,20 +299,16 @@ private:
   }
 
   void serve_metadata() {
-    std::map<int, SiteProfile> profiles;
+    NeighbourIndex profiles;
     while (true) {
       auto env = ctx_->transport.recv(metadata_service().mailbox);
       if (env->kind == "metadata") {
         const auto& m = env->as<Metadata>();
-        profiles[m.site] = {m.site, m.class_share};
+        profiles.update(m.site, m.class_share);
         continue;
       }
       const auto& q = env->as<NeighbourQuery>();
-      std::vector<SiteProfile> peers;
-      for (const auto& [s, profile] : profiles)
-        if (s != q.site)
-          peers.push_back(profile);
-      SiteList best{rank_neighbours(q.class_share, q.classes, peers, c_.neighbours, c_.min_share), q.query};
+      SiteList best{profiles.rank(q.site, q.class_share, q.classes, c_.neighbours, c_.min_share), q.query};
       ctx_->transport.post(site_inbox(q.site), "neighbours", std::move(best));
     }
   }

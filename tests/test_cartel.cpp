@@ -6,6 +6,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <map>
+#include <numeric>
+#include <random>
 #include <sstream>
 
 using namespace geosim::test;
@@ -34,6 +38,41 @@ TEST_CASE("the metadata service picks the closest peer that holds the needed cla
   // Without a needed class, peer 10 competes too, and 12 still wins.
   CHECK(geosim::rank_neighbours(mine, {}, peers, 2, 0.05).front() == 12);
   CHECK(geosim::rank_neighbours(mine, {2}, {{10, {1, 0, 0, 0}}}, 1, 0.05).empty());
+}
+
+TEST_CASE("the metadata service's index ranks as a full sort of every other site's divergence would", "[cartel]") {
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> u(0, 1);
+  auto draw = [&] {
+    std::vector<double> v(6);
+    for (auto& x : v)
+      x = u(rng) < 0.3 ? 0 : u(rng); // some classes absent, as at a skewed site
+    return v;
+  };
+  geosim::NeighbourIndex index;
+  std::map<int, std::vector<double>> last;
+  for (int i = 0; i < 400; ++i) { // reports, some sites reporting again
+    int site = static_cast<int>(u(rng) * 120);
+    last[site] = draw();
+    index.update(site, last[site]);
+  }
+  for (int q = 0; q < 20; ++q) {
+    std::vector<double> mine = draw();
+    int asking = q * 6;
+    std::vector<int> needed{q % 6};
+    std::vector<std::pair<double, int>> brute;
+    for (const auto& [site, share] : last) {
+      double total = std::accumulate(share.begin(), share.end(), 0.0);
+      if (site != asking && total > 0 && share[static_cast<std::size_t>(q % 6)] / total >= 0.05)
+        brute.emplace_back(geosim::jensen_shannon(mine, share), site);
+    }
+    std::sort(brute.begin(), brute.end());
+    std::vector<int> expected;
+    for (std::size_t i = 0; i < brute.size() && i < 5; ++i)
+      expected.push_back(brute[i].second);
+    INFO("query " << q);
+    CHECK(index.rank(asking, mine, needed, 5, 0.05) == expected);
+  }
 }
 
 namespace {
