@@ -3,12 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 #include <cstdint>
 #include <limits>
 #include <random>
 #include <set>
+#include <sstream>
 
 namespace geosim {
 namespace {
@@ -73,16 +72,11 @@ LinkTrace draw(const FaultsSpec& f, std::uint64_t stream) {
 /// Offline intervals by site from a text file: "<site> <from_s> <to_s>" a line, '#' comments.
 void read_sites_down(const std::string& path, const PlatformSpec& p,
                      std::map<int, std::vector<std::pair<double, double>>>& out) {
-  std::ifstream in(path);
-  if (!in)
-    throw InputError(fmt::format("{}: cannot read this file of offline intervals", path));
-  std::string line;
-  for (int n = 1; std::getline(in, line); ++n) {
-    std::istringstream words(line.substr(0, line.find('#')));
+  read_data_lines(path, "file of offline intervals", [&](int n, const std::string& data, const std::string& line) {
+    std::istringstream words(data);
     std::string site, rest;
     double from = 0, to = 0;
-    if (!(words >> site))
-      continue; // blank or comment
+    words >> site;
     auto bad = [&](const std::string& expected) {
       throw InputError(fmt::format("{}:{}: expected {}, got \"{}\"", path, n, expected, line));
     };
@@ -94,7 +88,7 @@ void read_sites_down(const std::string& path, const PlatformSpec& p,
     if (!(from >= 0 && to > from))
       bad("an interval with 0 <= from_s < to_s");
     out[i].emplace_back(from, to);
-  }
+  });
 }
 
 } // namespace

@@ -46,6 +46,20 @@ bool is_safe_name(const std::string& s) {
   return true;
 }
 
+void read_data_lines(const std::string& path, const std::string& what,
+                     const std::function<void(int number, const std::string& data, const std::string& line)>& parse) {
+  std::ifstream in(path);
+  if (!in)
+    throw InputError(fmt::format("{}: cannot read this {}", path, what));
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    std::string data = line.substr(0, line.find('#'));
+    std::string word;
+    if (std::istringstream(data) >> word)
+      parse(n, data, line);
+  }
+}
+
 json load_json_file(const std::string& path) {
   std::ifstream in(path);
   if (!in)

@@ -3,6 +3,7 @@
 // bad scenario or platform fails with one line a user can act on ("file: path: expected X, got Y").
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <limits>
 #include <optional>
 #include <set>
@@ -30,6 +31,13 @@ inline const char* const kSafeName = "a name of letters, digits, '-' and '_' (at
 
 /// Reads a JSON file; malformed JSON or a missing file becomes an InputError.
 json load_json_file(const std::string& path);
+
+/// Reads a plain-text data file (link traces, offline intervals) line by line: `#` starts a comment and
+/// lines without a word are skipped; `parse` gets every other line's number, its text without the
+/// comment, and the line as written (for error messages). A file that cannot be read is an InputError
+/// naming it as `what`.
+void read_data_lines(const std::string& path, const std::string& what,
+                     const std::function<void(int number, const std::string& data, const std::string& line)>& parse);
 
 /// Short human description of a JSON value for error messages ("-5", "a string", "an object").
 std::string describe(const json& value);

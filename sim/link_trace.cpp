@@ -6,7 +6,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <fstream>
 #include <limits>
 #include <set>
 #include <sstream>
@@ -24,25 +23,15 @@ struct Pair {
 };
 
 std::vector<Pair> pairs_from_text(const std::string& path) {
-  std::ifstream in(path);
-  if (!in)
-    throw InputError(fmt::format("{}: cannot read this trace file", path));
   std::vector<Pair> out;
-  std::string line;
-  for (int n = 1; std::getline(in, line); ++n) {
-    line = line.substr(0, line.find('#'));
-    std::istringstream words(line);
+  read_data_lines(path, "trace file", [&](int n, const std::string& data, const std::string&) {
+    std::istringstream words(data);
     double a = 0, b = 0;
     std::string rest;
-    if (!(words >> a)) {
-      if (line.find_first_not_of(" \t\r") == std::string::npos)
-        continue; // blank or comment
-      throw InputError(fmt::format("{}:{}: expected two numbers (time and value), got \"{}\"", path, n, line));
-    }
-    if (!(words >> b) || (words >> rest))
-      throw InputError(fmt::format("{}:{}: expected two numbers (time and value), got \"{}\"", path, n, line));
+    if (!(words >> a >> b) || (words >> rest))
+      throw InputError(fmt::format("{}:{}: expected two numbers (time and value), got \"{}\"", path, n, data));
     out.push_back({a, b, fmt::format("{}:{}", path, n)});
-  }
+  });
   return out;
 }
 
