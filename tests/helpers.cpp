@@ -40,8 +40,12 @@ std::string write_text(const fs::path& path, const std::string& text) {
 }
 
 CommandResult run_geosim(const std::string& args, const std::string& wrapper) {
+  return run_program(GEOSIM_BIN, args, wrapper);
+}
+
+CommandResult run_program(const std::string& binary, const std::string& args, const std::string& wrapper) {
   fs::path dir = temp_dir("cmd");
-  std::string cmd = "cd '" GEOSIM_SOURCE_DIR "' && " + wrapper + " '" GEOSIM_BIN "' " + args + " > '" +
+  std::string cmd = "cd '" GEOSIM_SOURCE_DIR "' && " + wrapper + " '" + binary + "' " + args + " > '" +
                     (dir / "out").string() + "' 2> '" + (dir / "err").string() + "'";
   int raw = std::system(cmd.c_str());
   CommandResult r;

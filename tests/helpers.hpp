@@ -17,6 +17,8 @@ struct CommandResult {
 /// Runs `build/geosim ARGS` from the source tree; ARGS is passed to the shell as written. `wrapper` goes
 /// before the command (such as "timeout 10"), after any shell commands it ends with "; " (such as ulimit).
 CommandResult run_geosim(const std::string& args, const std::string& wrapper = "");
+/// The same with another geosim build (the guide's example, GEOSIM_GUIDE_BIN).
+CommandResult run_program(const std::string& binary, const std::string& args, const std::string& wrapper = "");
 
 /// A fresh, empty folder under the system temp dir, unique to this test run.
 std::filesystem::path temp_dir(const std::string& name);
