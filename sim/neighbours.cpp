@@ -27,14 +27,14 @@ double kl_to_mixture(const std::vector<double>& p, const std::vector<double>& q)
 
 /// Jensen-Shannon divergence of two normalized distributions.
 double js_of_normalized(const std::vector<double>& a, const std::vector<double>& b) {
+  if (a.size() != b.size())
+    throw std::invalid_argument("jensen_shannon: distributions over different class counts");
   return std::max(0.0, (kl_to_mixture(a, b) + kl_to_mixture(b, a)) / 2);
 }
 
 } // namespace
 
 double jensen_shannon(const std::vector<double>& p, const std::vector<double>& q) {
-  if (p.size() != q.size())
-    throw std::invalid_argument("jensen_shannon: distributions over different class counts");
   return js_of_normalized(normalized(p), normalized(q));
 }
 
@@ -58,8 +58,6 @@ std::vector<int> NeighbourIndex::rank(int asking, const std::vector<double>& min
     int site = static_cast<int>(i);
     if (!s.known || site == asking)
       continue;
-    if (s.js.size() != a.size())
-      throw std::invalid_argument("jensen_shannon: distributions over different class counts");
     bool holds = std::all_of(needed.begin(), needed.end(), [&](int c) { return s.share.at(c) >= min_share; });
     if (holds)
       scored.emplace_back(js_of_normalized(a, s.js), site);

@@ -84,10 +84,10 @@ PlatformSpec parse_platform_spec(const json& doc, const std::string& file);
 std::string worker_name(const SiteSpec& site, int i);
 std::string server_name(const SiteSpec& site, int i);
 
-/// The SimGrid side of a platform: which site every host belongs to.
 /// Bytes moved from one site to another, by (source, destination) index in PlatformSpec::sites.
 using SitePairBytes = std::map<std::pair<int, int>, double>;
 
+/// The SimGrid side of a platform: which site every host belongs to.
 struct Platform {
   PlatformSpec spec;
   std::vector<std::vector<simgrid::s4u::Host*>> workers; ///< per site
