@@ -157,6 +157,11 @@ check "bench-scale's rows name the strategy, the sites and the rounds" grep -q "
 check "bench-scale fits an exponent per strategy" grep -q "fedavg-0.1: wall time grows as (sites x rounds)^" "$WORK/bench.out"
 "$ROOT/scripts/plot" "$WORK/bench" -o "$WORK/bench-plot" 2> /dev/null
 check "plot charts the benchmark's folder" test -s "$WORK/bench-plot/scale.png"
+mkdir -p "$WORK/bench-failed" && head -1 "$WORK/bench/scale.csv" > "$WORK/bench-failed/scale.csv" &&
+  echo "cartel,10,3,nan,nan,nan,nan,,2,build,x86_64,aborted" >> "$WORK/bench-failed/scale.csv"
+"$ROOT/scripts/plot" "$WORK/bench-failed" -o "$WORK/bench-failed-plot" 2> "$WORK/bench-failed.err"
+check "plot of a benchmark whose runs all failed exits non-zero" test $? -ne 0
+check "plot of a benchmark whose runs all failed says so" grep -q "every run failed" "$WORK/bench-failed.err"
 "$ROOT/scripts/bench-scale" --strategies gossip --build "$(dirname "$GEOSIM")" -o "$WORK/bench2.csv" 2> "$WORK/bench2.err"
 check "bench-scale refuses an unknown strategy" grep -q "unknown strategy gossip" "$WORK/bench2.err"
 check "bench-scale writes nothing when refused" test ! -e "$WORK/bench2.csv"
