@@ -15,6 +15,7 @@ namespace geosim {
 
 struct Scenario;
 struct RunContext;
+struct PlatformSpec;
 
 class Strategy {
 public:
@@ -35,6 +36,11 @@ struct StrategyInfo {
 };
 
 std::map<std::string, StrategyInfo>& strategy_registry();
+
+/// A strategy parameter `key` that names the site where one of its services runs (a FedAvg server, the
+/// data center that gathers raw data, Cartel's metadata service): by default the platform's first data
+/// center, or its first site when it has none. An unknown name is an input error naming the field.
+int service_site(Field& params, const std::string& key, const PlatformSpec& platform);
 
 /// Registers a strategy from a static initialiser in its own file.
 struct StrategyRegistration {

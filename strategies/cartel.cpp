@@ -108,10 +108,7 @@ public:
     c_.reply_timeout_s =
         p.number_or("reply_timeout_s", c_.reply_timeout_s, 0, std::numeric_limits<double>::infinity(), true);
     sites_ = sc.workload->partition.sites;
-    std::string ms = p.string_or("metadata_site", first_dc(sc.platform));
-    metadata_site_ = sc.platform.site_index(ms);
-    if (metadata_site_ < 0)
-      input_error(p.file(), p.path() + ".metadata_site", "the name of a site of this platform", ms);
+    metadata_site_ = service_site(p, "metadata_site", sc.platform);
   }
 
   void deploy(RunContext& ctx) override {
@@ -129,12 +126,6 @@ public:
   }
 
 private:
-  static std::string first_dc(const PlatformSpec& p) {
-    for (const auto& s : p.sites)
-      if (s.kind == "dc")
-        return s.name;
-    return p.sites.front().name;
-  }
   sg4::Host* host(int site) const { return ctx_->platform.workers[site][0]; }
   Endpoint metadata_service() const { return {"cartel-metadata", host(metadata_site_)}; }
   Endpoint site_inbox(int s) const { return {fmt::format("cartel-site-{}", s), host(s)}; }

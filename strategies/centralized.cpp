@@ -20,14 +20,7 @@ public:
   Centralized(Field& p, const Scenario& sc) {
     require_learning_setup(p, sc, "centralized");
     config_ = parse_ps_config(p);
-    const PlatformSpec& plat = sc.platform;
-    for (int s = 0; s < static_cast<int>(plat.sites.size()) && site_ < 0; ++s)
-      if (plat.sites[s].kind == "dc")
-        site_ = s;
-    std::string name = p.string_or("site", site_ >= 0 ? plat.sites[site_].name : "");
-    site_ = plat.site_index(name);
-    if (site_ < 0)
-      input_error(p.file(), p.path() + ".site", "the name of the data center that gathers the data", name);
+    site_ = service_site(p, "site", sc.platform);
     data_sites_ = sc.workload->partition.sites;
     if (p.choice_or("judge", "global", {"global", "sites"}) == "sites")
       config_.judge_sites = data_sites_;

@@ -30,18 +30,7 @@ public:
     require_learning_setup(p, sc, "fedavg");
     training_ = parse_training(p);
     fraction_ = p.number_or("fraction", 0.1, 0, 1, true);
-    const PlatformSpec& plat = sc.platform;
-    server_site_ = 0;
-    for (int s = 0; s < static_cast<int>(plat.sites.size()); ++s)
-      if (plat.sites[s].kind == "dc") {
-        server_site_ = s;
-        break;
-      }
-    if (auto f = p.maybe("server_site")) {
-      server_site_ = plat.site_index(f->string());
-      if (server_site_ < 0)
-        f->fail("the name of a site of this platform");
-    }
+    server_site_ = service_site(p, "server_site", sc.platform);
     clients_ = sc.workload->partition.sites;
     if (auto st = p.maybe("stragglers")) {
       straggler_share_ = st->number_or("share", 0, 0, 1);

@@ -87,6 +87,31 @@ TEST_CASE("fedavg stragglers: dropped clients never report, slow ones run fewer 
   CHECK_THAT(bad.err, Catch::Contains("strategy.stragglers.mode: expected one of \"drop\", \"fewer_epochs\""));
 }
 
+TEST_CASE("a strategy's service site defaults to the first data center and must name a site", "[strategies][errors]") {
+  // FedAvg's server, centralized learning's gathering data center and Cartel's metadata service are
+  // placed by one rule (service_site): hub-3's first data center is its hub.
+  auto scenario = read_json(data("fedavg-small.json"));
+  scenario["platform"] = std::filesystem::absolute(data("hub-3.json")).string();
+  scenario["strategy"].erase("server_site");
+  auto dir = temp_dir("service-site");
+  std::string file = write_text(dir / "default.json", scenario.dump());
+  auto dflt = run_geosim("run -q " + file + " -o " + (dir / "out").string());
+  REQUIRE(dflt.status == 0);
+  auto s = read_json(dir / "out" / "fedavg" / "summary.json");
+  auto at_hub = run("fedavg-small.json", "fedavg");
+  auto at_c1 = run("fedavg-small.json", "fedavg", "--set strategy.server_site=c1");
+  CHECK(s["bytes"]["wan"] == at_hub["bytes"]["wan"]);
+  CHECK(s["bytes"]["wan"] != at_c1["bytes"]["wan"]);
+  for (const auto& [strategy, key] : std::vector<std::pair<std::string, std::string>>{
+           {"fedavg", "server_site"}, {"centralized", "site"}, {"cartel", "metadata_site"}}) {
+    nlohmann::json st = {{"name", strategy}, {key, "nowhere"}};
+    auto bad = run_geosim("validate " + data("fedavg-small.json") + " --set 'strategy=" + st.dump() + "'");
+    CHECK(bad.status == 2);
+    CHECK(line_count(bad.err) == 1);
+    CHECK_THAT(bad.err, Catch::Contains("strategy." + key + ": expected the name of a site of this platform, got \"nowhere\""));
+  }
+}
+
 TEST_CASE("fedavg with a round deadline drops exactly the clients cut off from the WAN", "[strategies][fedavg][faults]") {
   // Every client a round (C = 1), rounds of about 20 ms; c2 is cut off from 0.05 to 0.09 s and the
   // deadline is 30 ms. Round 3 (from 0.041 s) loses c2 mid-exchange; in round 4 (0.071-0.101 s) c2 is
