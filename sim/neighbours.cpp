@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <queue>
 #include <stdexcept>
 
 namespace geosim {
@@ -17,57 +18,95 @@ std::vector<double> normalized(const std::vector<double>& v) {
 }
 
 /// Kullback-Leibler divergence of p from the mixture of p and q, in bits (terms with p = 0 vanish).
-double kl_to_mixture(const std::vector<double>& p, const std::vector<double>& q) {
+double kl_to_mixture(const double* p, const double* q, std::size_t n) {
   double d = 0;
-  for (std::size_t i = 0; i < p.size(); ++i)
+  for (std::size_t i = 0; i < n; ++i)
     if (p[i] > 0)
       d += p[i] * std::log2(p[i] / ((p[i] + q[i]) / 2));
   return d;
 }
 
-/// Jensen-Shannon divergence of two normalized distributions.
-double js_of_normalized(const std::vector<double>& a, const std::vector<double>& b) {
-  if (a.size() != b.size())
+/// Jensen-Shannon divergence of two normalized distributions over n classes.
+double js_of_normalized(const double* a, const double* b, std::size_t n) {
+  return std::max(0.0, (kl_to_mixture(a, b, n) + kl_to_mixture(b, a, n)) / 2);
+}
+
+void same_classes(std::size_t a, std::size_t b) {
+  if (a != b)
     throw std::invalid_argument("jensen_shannon: distributions over different class counts");
-  return std::max(0.0, (kl_to_mixture(a, b) + kl_to_mixture(b, a)) / 2);
+}
+
+/// A lower bound of the Jensen-Shannon divergence (bits) of two normalized distributions: with M their
+/// mixture, Pinsker gives KL(a||M) >= ||a - M||_1^2 / (2 ln 2) and ||a - M||_1 = ||a - b||_1 / 2, so
+/// JS >= ||a - b||_1^2 / (8 ln 2).
+double divergence_floor(const double* a, const double* b, std::size_t n) {
+  double l1 = 0;
+  for (std::size_t i = 0; i < n; ++i)
+    l1 += std::abs(a[i] - b[i]);
+  return l1 * l1 / (8 * std::log(2.0));
 }
 
 } // namespace
 
 double jensen_shannon(const std::vector<double>& p, const std::vector<double>& q) {
-  return js_of_normalized(normalized(p), normalized(q));
+  same_classes(p.size(), q.size());
+  return js_of_normalized(normalized(p).data(), normalized(q).data(), p.size());
 }
 
 void NeighbourIndex::update(int site, const std::vector<double>& class_share) {
   if (site < 0)
     throw std::invalid_argument("NeighbourIndex: a negative site number");
-  if (static_cast<std::size_t>(site) >= sites_.size())
-    sites_.resize(static_cast<std::size_t>(site) + 1);
-  Shares& s = sites_[static_cast<std::size_t>(site)];
-  s.known = true;
-  s.share = normalized(class_share);
-  s.js = normalized(s.share);
+  if (classes_ < 0)
+    classes_ = static_cast<int>(class_share.size());
+  same_classes(class_share.size(), static_cast<std::size_t>(classes_));
+  auto i = static_cast<std::size_t>(site);
+  if (i >= known_.size()) {
+    known_.resize(i + 1, 0);
+    share_.resize((i + 1) * class_share.size());
+    js_.resize(share_.size());
+  }
+  known_[i] = 1;
+  std::vector<double> share = normalized(class_share), js = normalized(share);
+  std::copy(share.begin(), share.end(), share_.begin() + static_cast<std::ptrdiff_t>(i * share.size()));
+  std::copy(js.begin(), js.end(), js_.begin() + static_cast<std::ptrdiff_t>(i * js.size()));
 }
 
 std::vector<int> NeighbourIndex::rank(int asking, const std::vector<double>& mine, const std::vector<int>& needed,
                                       int k, double min_share) const {
   std::vector<double> a = normalized(mine);
-  std::vector<std::pair<double, int>> scored;
-  for (std::size_t i = 0; i < sites_.size(); ++i) {
-    const Shares& s = sites_[i];
+  auto n = static_cast<std::size_t>(classes_);
+  if (classes_ < 0)
+    return {}; // no site has reported yet
+  same_classes(a.size(), n);
+  for (int c : needed)
+    if (c < 0 || c >= classes_)
+      throw std::out_of_range("NeighbourIndex: a needed class beyond the reported ones");
+  // The best k (divergence, site) pairs so far, worst on top. Pairs are all distinct, so the k smallest
+  // are the full sort's head whatever the order they are met in.
+  std::priority_queue<std::pair<double, int>> best;
+  for (std::size_t i = 0; i < known_.size() && k > 0; ++i) {
     int site = static_cast<int>(i);
-    if (!s.known || site == asking)
+    if (!known_[i] || site == asking)
       continue;
-    bool holds = std::all_of(needed.begin(), needed.end(), [&](int c) { return s.share.at(c) >= min_share; });
-    if (holds)
-      scored.emplace_back(js_of_normalized(a, s.js), site);
+    const double* share = row(share_, i);
+    if (!std::all_of(needed.begin(), needed.end(), [&](int c) { return share[c] >= min_share; }))
+      continue;
+    // Pinsker's inequality bounds the divergence from below by the L1 distance, with no logarithm: a site
+    // whose bound is above the k-th best divergence cannot enter (margins for rounding in both figures).
+    const double* js = row(js_, i);
+    if (static_cast<int>(best.size()) == k && divergence_floor(a.data(), js, n) > best.top().first * (1 + 1e-9) + 1e-12)
+      continue;
+    std::pair<double, int> scored{js_of_normalized(a.data(), js, n), site};
+    if (static_cast<int>(best.size()) < k) {
+      best.push(scored);
+    } else if (scored < best.top()) {
+      best.pop();
+      best.push(scored);
+    }
   }
-  // The best k in order: (divergence, site) pairs are all distinct, so this is the full sort's head.
-  auto head = scored.begin() + std::min<std::ptrdiff_t>(std::max(k, 0), static_cast<std::ptrdiff_t>(scored.size()));
-  std::partial_sort(scored.begin(), head, scored.end());
-  std::vector<int> out;
-  for (auto it = scored.begin(); it != head; ++it)
-    out.push_back(it->second);
+  std::vector<int> out(best.size());
+  for (auto i = out.size(); i-- > 0; best.pop())
+    out[i] = best.top().second;
   return out;
 }
 

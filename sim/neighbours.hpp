@@ -26,12 +26,15 @@ public:
                         double min_share) const;
 
 private:
-  struct Shares {
-    bool known = false;
-    std::vector<double> share; ///< normalized: what `min_share` is checked against
-    std::vector<double> js;    ///< `share` normalized again, as jensen_shannon reads it
-  };
-  std::vector<Shares> sites_; ///< by site number (a query walks them in order)
+  /// Row `site` of share_ and js_ (one row of `classes_` values per site, in one block each, so that a
+  /// query streams through them).
+  const double* row(const std::vector<double>& m, std::size_t site) const {
+    return m.data() + site * static_cast<std::size_t>(classes_);
+  }
+  int classes_ = -1;
+  std::vector<char> known_;   ///< by site number (a query walks them in order)
+  std::vector<double> share_; ///< normalized: what `min_share` is checked against
+  std::vector<double> js_;    ///< `share_` normalized again, as jensen_shannon reads it
 };
 
 /// The same ranking over a list of peers (none of them the asking site).

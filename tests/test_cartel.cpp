@@ -41,37 +41,47 @@ TEST_CASE("the metadata service picks the closest peer that holds the needed cla
 }
 
 TEST_CASE("the metadata service's index ranks as a full sort of every other site's divergence would", "[cartel]") {
-  std::mt19937_64 rng(7);
-  std::uniform_real_distribution<double> u(0, 1);
-  auto draw = [&] {
-    std::vector<double> v(6);
-    for (auto& x : v)
-      x = u(rng) < 0.3 ? 0 : u(rng); // some classes absent, as at a skewed site
-    return v;
-  };
-  geosim::NeighbourIndex index;
-  std::map<int, std::vector<double>> last;
-  for (int i = 0; i < 400; ++i) { // reports, some sites reporting again
-    int site = static_cast<int>(u(rng) * 120);
-    last[site] = draw();
-    index.update(site, last[site]);
-  }
-  for (int q = 0; q < 20; ++q) {
-    std::vector<double> mine = draw();
-    int asking = q * 6;
-    std::vector<int> needed{q % 6};
-    std::vector<std::pair<double, int>> brute;
-    for (const auto& [site, share] : last) {
-      double total = std::accumulate(share.begin(), share.end(), 0.0);
-      if (site != asking && total > 0 && share[static_cast<std::size_t>(q % 6)] / total >= 0.05)
-        brute.emplace_back(geosim::jensen_shannon(mine, share), site);
+  // Skewed sites (classes absent), and near-uniform ones with exact duplicates, where the index's
+  // divergence floor prunes most sites and ties (divergence 0) are broken by site number.
+  for (bool near_uniform : {false, true}) {
+    std::mt19937_64 rng(7);
+    std::uniform_real_distribution<double> u(0, 1);
+    auto draw = [&] {
+      std::vector<double> v(6);
+      for (auto& x : v)
+        x = near_uniform ? 1 + 0.05 * u(rng) : (u(rng) < 0.3 ? 0 : u(rng));
+      return v;
+    };
+    geosim::NeighbourIndex index;
+    std::map<int, std::vector<double>> last;
+    for (int i = 0; i < 400; ++i) { // reports, some sites reporting again
+      int site = static_cast<int>(u(rng) * 120);
+      last[site] = near_uniform && site % 10 == 0 && last.count(site + 1) ? last[site + 1] : draw();
+      index.update(site, last[site]);
     }
-    std::sort(brute.begin(), brute.end());
-    std::vector<int> expected;
-    for (std::size_t i = 0; i < brute.size() && i < 5; ++i)
-      expected.push_back(brute[i].second);
-    INFO("query " << q);
-    CHECK(index.rank(asking, mine, needed, 5, 0.05) == expected);
+    for (int q = 0; q < 20; ++q) {
+      std::vector<double> mine = near_uniform && q % 4 == 0 ? last.begin()->second : draw();
+      int asking = q * 6;
+      std::vector<int> needed{q % 6};
+      std::vector<std::pair<double, int>> brute;
+      for (const auto& [site, share] : last) {
+        double total = std::accumulate(share.begin(), share.end(), 0.0);
+        if (site == asking || total <= 0 || share[static_cast<std::size_t>(q % 6)] / total < 0.05)
+          continue;
+        std::vector<double> reported = share; // normalized when it arrives, as the index holds it
+        for (auto& x : reported)
+          x /= total;
+        brute.emplace_back(geosim::jensen_shannon(mine, reported), site);
+      }
+      std::sort(brute.begin(), brute.end());
+      for (int k : {1, 5, 500}) {
+        std::vector<int> expected;
+        for (std::size_t i = 0; i < brute.size() && i < static_cast<std::size_t>(k); ++i)
+          expected.push_back(brute[i].second);
+        INFO("near uniform " << near_uniform << ", query " << q << ", k " << k);
+        CHECK(index.rank(asking, mine, needed, k, 0.05) == expected);
+      }
+    }
   }
 }
 
