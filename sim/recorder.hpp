@@ -35,6 +35,14 @@ public:
   bool reached_target() const { return time_to_target_.has_value(); }
   /// Strategy-specific figures reported under "details" in summary.json.
   void detail(const std::string& key, json value) { details_[key] = std::move(value); }
+  /// A list under "details" (empty when first asked for) that a strategy extends as it runs: recording
+  /// its new entries costs what they cost, where detail() would copy the whole list at every report.
+  json& detail_list(const std::string& key) {
+    json& list = details_[key];
+    if (!list.is_array())
+      list = json::array();
+    return list;
+  }
   /// Counts the iterations (rounds, clocks) the strategy completed.
   void set_iterations(long long n) { iterations_ = n; }
   long long iterations() const { return iterations_; }

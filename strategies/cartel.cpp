@@ -116,6 +116,7 @@ public:
     adaptation_.emplace(ctx.workload->spec().drift);
     models_.clear();
     held_.clear();
+    held_rows_ = 0;
     means_ = SiteMeans(sites_.size());
     for (int s : sites_) {
       models_[s] = ctx.workload->make_model(static_cast<std::uint64_t>(ctx.scenario.seed));
@@ -219,7 +220,7 @@ private:
     }
     merge(*models_[site], slices);
     for (int c : weak)
-      held_[site].insert(c);
+      hold(site, c);
     double after = models_[site]->evaluate(data.test).accuracy;
     merges_.push_back(
         {site, sg4::Engine::get_clock(), before, after, new_before, recall_of(*models_[site], data.test, weak), weak});
@@ -304,10 +305,12 @@ private:
     }
   }
 
+  void hold(int site, int c) { held_rows_ += held_[site].insert(c).second; }
+
   void note_classes(int site, const std::vector<double>& share) {
     for (std::size_t c = 0; c < share.size(); ++c)
       if (share[c] >= c_.min_share)
-        held_[site].insert(static_cast<int>(c));
+        hold(site, static_cast<int>(c));
   }
 
   /// The global figure at iteration k, once every site has reported it.
@@ -325,18 +328,16 @@ private:
     const Model& any = *models_.begin()->second;
     int classes = ctx_->workload->spec().shape().classes;
     double row_bytes = static_cast<double>(any.size()) / classes * any.value_bytes;
-    double held = 0;
-    for (const auto& [s, cls] : held_)
-      held += static_cast<double>(cls.size());
-    rec.detail("model_bytes_mean", row_bytes * held / static_cast<double>(sites_.size()));
+    rec.detail("model_bytes_mean", row_bytes * static_cast<double>(held_rows_) / static_cast<double>(sites_.size()));
     rec.detail("model_bytes_full", any.wire_bytes());
     rec.detail("metadata_bytes", metadata_bytes_);
     rec.detail("slice_bytes", slice_bytes_);
     rec.detail("drifts_detected", drifts_);
     rec.detail("adaptations_abandoned", abandoned_);
     rec.detail("slices_missing", missing_slices_);
-    json merges = json::array();
-    for (const auto& m : merges_)
+    json& merges = rec.detail_list("merges"); // the merges up to this report, the new ones added
+    for (auto i = merges.size(); i < merges_.size(); ++i) {
+      const Merge& m = merges_[i];
       merges.push_back({{"site", ctx_->platform.site_name(m.site)},
                         {"at_s", m.at_s},
                         {"classes", m.classes},
@@ -344,7 +345,7 @@ private:
                         {"accuracy_after", m.after},
                         {"merged_classes_accuracy_before", m.new_before},
                         {"merged_classes_accuracy_after", m.new_after}});
-    rec.detail("merges", merges);
+    }
     rec.detail("adaptation", adaptation_->report(ctx_->platform));
   }
 
@@ -354,6 +355,7 @@ private:
   RunContext* ctx_ = nullptr;
   std::map<int, std::unique_ptr<Model>> models_;
   std::map<int, std::set<int>> held_; ///< classes a site's model holds rows for
+  long long held_rows_ = 0;           ///< their number, summed over the sites
   SiteMeans means_;
   std::optional<AdaptationTracker> adaptation_;
   std::vector<Merge> merges_;
