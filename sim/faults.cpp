@@ -69,10 +69,11 @@ LinkTrace draw(const FaultsSpec& f, std::uint64_t stream) {
   return t;
 }
 
-/// Offline intervals by site from a text file: "<site> <from_s> <to_s>" a line, '#' comments.
-void read_sites_down(const std::string& path, const PlatformSpec& p,
-                     std::map<int, std::vector<std::pair<double, double>>>& out) {
-  read_data_lines(path, "file of offline intervals", [&](int n, const std::string& data, const std::string& line) {
+/// Intervals by site from a text file: "<site> <from_s> <to_s>" a line, '#' comments; `what` names the
+/// file in its errors, and a crash may not begin at 0 (a host must boot to run its actors).
+void read_site_intervals(const std::string& path, const PlatformSpec& p, const std::string& what, bool crash,
+                         std::map<int, std::vector<std::pair<double, double>>>& out) {
+  read_data_lines(path, what, [&](int n, const std::string& data, const std::string& line) {
     std::istringstream words(data);
     std::string site, rest;
     double from = 0, to = 0;
@@ -85,8 +86,8 @@ void read_sites_down(const std::string& path, const PlatformSpec& p,
     int i = p.site_index(site);
     if (i < 0)
       bad("the name of a site of the platform");
-    if (!(from >= 0 && to > from))
-      bad("an interval with 0 <= from_s < to_s");
+    if (crash ? !(from > 0 && to > from) : !(from >= 0 && to > from))
+      bad(crash ? "an interval with 0 < from_s < to_s" : "an interval with 0 <= from_s < to_s");
     out[i].emplace_back(from, to);
   });
 }
@@ -134,9 +135,22 @@ FaultsSpec parse_faults(Field f, const PlatformSpec& p, long long default_seed) 
         input_error(f.file(), down->path() + "." + site, "the name of a site of the platform");
       s.sites_down_s[i] = intervals(down->at(site));
     }
-  if (auto file = f.maybe("sites_down_file")) {
-    read_sites_down(file->beside_file(file->string()), p, s.sites_down_s);
-  }
+  if (auto file = f.maybe("sites_down_file"))
+    read_site_intervals(file->beside_file(file->string()), p, "file of offline intervals", false, s.sites_down_s);
+  if (auto fail = f.maybe("sites_fail_s"))
+    for (const auto& site : fail->keys()) {
+      int i = p.site_index(site);
+      if (i < 0)
+        input_error(f.file(), fail->path() + "." + site, "the name of a site of the platform");
+      s.sites_fail_s[i] = intervals(fail->at(site));
+      for (const auto& [from, to] : s.sites_fail_s[i])
+        if (!(from > 0))
+          input_error(f.file(), fail->path() + "." + site,
+                      "intervals that begin after 0 (the site's hosts boot at 0 to start its actors)",
+                      fmt::format("[{:g}, {:g}]", from, to));
+    }
+  if (auto file = f.maybe("sites_fail_file"))
+    read_site_intervals(file->beside_file(file->string()), p, "file of site failures", true, s.sites_fail_s);
   f.finish();
   return s;
 }
@@ -147,6 +161,8 @@ void apply_faults(PlatformSpec& p, const FaultsSpec& faults, const std::string& 
   for (const auto& group : faults.correlated)
     for (const auto& name : group)
       stream_key[name] = fmt::format("group:{}", fmt::join(group, ","));
+  for (const auto& [site, down] : faults.sites_fail_s)
+    p.sites[static_cast<std::size_t>(site)].fail_s = merged(down);
   bool generated = faults.bandwidth || faults.outages;
   for (auto& l : links) {
     std::vector<std::pair<double, double>> down;
@@ -167,19 +183,35 @@ void apply_faults(PlatformSpec& p, const FaultsSpec& faults, const std::string& 
   }
 }
 
+namespace {
+json intervals_report(const std::vector<std::pair<double, double>>& down, const char* count_key) {
+  double total = 0;
+  json intervals = json::array();
+  for (const auto& [from, to] : down) {
+    total += to - from;
+    intervals.push_back({from, to});
+  }
+  return {{count_key, down.size()}, {"down_s", total}, {"intervals", intervals}};
+}
+} // namespace
+
+json site_failures_report(const PlatformSpec& p) {
+  if (!p.has_site_failures())
+    return nullptr;
+  json out = json::object();
+  for (const auto& site : p.sites)
+    if (!site.fail_s.empty())
+      out[site.name] = intervals_report(site.fail_s, "failures");
+  return out;
+}
+
 json faults_report(const PlatformSpec& p) {
   json out = json::object();
   for (const auto& [name, link] : p.wan_links()) {
     const auto& down = link->trace.down_s;
     if (down.empty())
       continue;
-    double total = 0;
-    json intervals = json::array();
-    for (const auto& [from, to] : down) {
-      total += to - from;
-      intervals.push_back({from, to});
-    }
-    out[name] = {{"outages", down.size()}, {"down_s", total}, {"intervals", intervals}};
+    out[name] = intervals_report(down, "outages");
   }
   return out;
 }

@@ -2,8 +2,9 @@
 // Faults a scenario lays over its platform's WAN: each link's bandwidth as a stationary component with
 // noise, rare downtime excursions (up and down times drawn from MTBF and MTTR), links that move
 // together (a correlated group draws from one stream, as about 10% of path pairs did in "Bandwidth in
-// the Cloud"), and sites cut off from the WAN for given intervals (inline, or an availability trace
-// of edge devices in a text file). Everything is drawn from the seed
+// the Cloud"), sites cut off from the WAN for given intervals (inline, or an availability trace
+// of edge devices in a text file), and sites that crash (every host off: the platform's host state
+// profiles, sim/platform.cpp). Everything is drawn from the seed
 // when the scenario is read and becomes the links' traces (sim/link_trace.*), so a rerun with the same
 // seed meets the same faults.
 #include "sim/input.hpp"
@@ -30,16 +31,20 @@ struct FaultsSpec {
   std::optional<Outages> outages;
   std::vector<std::vector<std::string>> correlated; ///< groups of link names
   std::map<int, std::vector<std::pair<double, double>>> sites_down_s; ///< inline and from sites_down_file
+  /// Sites that crash: every host off (its actors die) in these intervals; inline and from sites_fail_file.
+  std::map<int, std::vector<std::pair<double, double>>> sites_fail_s;
 };
 
 /// Reads a scenario's network.faults; `default_seed` is the scenario's seed.
 FaultsSpec parse_faults(Field f, const PlatformSpec& p, long long default_seed);
 
-/// Draws the faults and writes them into the platform's link traces. A link with a trace of its own in
-/// the platform file is refused: the two would disagree on what the link does.
+/// Draws the faults and writes them into the platform's link traces and its sites' failure intervals. A
+/// link with a trace of its own in the platform file is refused: the two would disagree on what it does.
 void apply_faults(PlatformSpec& p, const FaultsSpec& faults, const std::string& file);
 
 /// Per link with outages: how many, how long in all, and when; for summary.json.
 json faults_report(const PlatformSpec& p);
+/// The same per site that crashes (null when none does).
+json site_failures_report(const PlatformSpec& p);
 
 } // namespace geosim

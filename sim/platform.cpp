@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <algorithm>
 #include <unordered_set>
+#include <simgrid/kernel/ProfileBuilder.hpp>
 #include <simgrid/s4u.hpp>
 #include <xbt/config.hpp>
 
@@ -55,6 +56,10 @@ std::vector<PlatformSpec::NamedLink> PlatformSpec::mutable_wan_links() {
 bool PlatformSpec::has_link_traces() const {
   auto links = wan_links();
   return std::any_of(links.begin(), links.end(), [](const auto& l) { return !l.second->trace.empty(); });
+}
+
+bool PlatformSpec::has_site_failures() const {
+  return std::any_of(sites.begin(), sites.end(), [](const SiteSpec& s) { return !s.fail_s.empty(); });
 }
 
 std::vector<const WanLinkSpec*> PlatformSpec::wan_path(int a, int b) const {
@@ -289,7 +294,16 @@ HostLinks create_host(sg4::NetZone* zone, const SiteSpec& site, const HostGroupS
   return {host, nic};
 }
 
-/// Every host of a site, workers first, recorded in `out` as the site's.
+/// SimGrid's state profile of a host that is off in the given intervals (0: off, 1: on).
+std::string state_profile(const std::vector<std::pair<double, double>>& off) {
+  std::string out;
+  for (const auto& [from, to] : off)
+    out += fmt::format("{:.17g} 0\n{:.17g} 1\n", from, to);
+  return out;
+}
+
+/// Every host of a site, workers first, recorded in `out` as the site's; a site that crashes gets the
+/// state profile that turns its hosts off and on.
 std::vector<HostLinks> create_hosts(sg4::NetZone* zone, const SiteSpec& site, Platform& out, int index) {
   std::vector<HostLinks> hosts;
   out.workers.emplace_back();
@@ -302,6 +316,9 @@ std::vector<HostLinks> create_hosts(sg4::NetZone* zone, const SiteSpec& site, Pl
     auto& group = i < static_cast<std::size_t>(site.workers.count) ? out.workers.back() : out.servers.back();
     group.push_back(hosts[i].host);
     out.site_of[hosts[i].host] = index;
+    if (!site.fail_s.empty())
+      hosts[i].host->set_state_profile(simgrid::kernel::profile::ProfileBuilder::from_string(
+          hosts[i].host->get_name() + "-state", state_profile(site.fail_s), -1));
   }
   return hosts;
 }

@@ -38,6 +38,9 @@ struct SiteSpec {
   /// Messages between actors of one host (a worker and its colocated server) use shared memory, not
   /// the NIC: a loopback link of memory-copy speed, bytes/s (not set from JSON).
   double loopback_Bps = 10e9;
+  /// [from, to) intervals in which every host of the site is off (a crash: the scenario's
+  /// network.faults.sites_fail_s); its actors die and it boots again at `to` (not set from the platform).
+  std::vector<std::pair<double, double>> fail_s;
 };
 
 struct WanLinkSpec {
@@ -61,6 +64,7 @@ struct PlatformSpec {
   int site_index(const std::string& name) const; ///< -1 when unknown
   std::size_t host_count() const;                 ///< workers and servers of every site
   bool has_link_traces() const; ///< whether any WAN link changes over time
+  bool has_site_failures() const; ///< whether any site crashes during the run
   /// Every WAN link by its SimGrid name (`wan-<a>-<b>`, `wan-<site>-uplink`), in name order.
   std::map<std::string, const WanLinkSpec*> wan_links() const;
   /// The same, to change them, with the two sites each joins (an uplink joins its site and the hub).
@@ -96,6 +100,8 @@ struct Platform {
 
   int site_count() const { return static_cast<int>(spec.sites.size()); }
   int site(const simgrid::s4u::Host* h) const { return site_of.at(h); }
+  /// Whether the host's site crashes during the run (its actors must then come back when it boots).
+  bool can_fail(const simgrid::s4u::Host* h) const { return !spec.sites[site(h)].fail_s.empty(); }
   const std::string& site_name(int s) const { return spec.sites[s].name; }
 };
 

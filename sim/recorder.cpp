@@ -157,7 +157,12 @@ json Recorder::faults_summary() const {
   const auto& f = scenario_.network.faults;
   if (!f && !scenario_.platform.has_link_traces())
     return nullptr;
-  return {{"seed", f ? json(f->seed) : json(nullptr)}, {"outages_by_link", faults_report(scenario_.platform)}};
+  json out = {{"seed", f ? json(f->seed) : json(nullptr)}, {"outages_by_link", faults_report(scenario_.platform)}};
+  if (scenario_.platform.has_site_failures()) {
+    out["failures_by_site"] = site_failures_report(scenario_.platform);
+    out["lost_messages"] = transport_.counters().lost_messages;
+  }
+  return out;
 }
 
 std::string Recorder::convergence_csv() const {

@@ -26,6 +26,10 @@ public:
   /// configuration says before it runs (checked against an enforced sovereignty policy). The transport
   /// sees every raw byte at run time anyway.
   virtual std::vector<std::pair<int, int>> raw_data_moves() const { return {}; }
+  /// Whether the strategy, as configured, survives a site's crash (network.faults.sites_fail_s) with
+  /// recovery semantics of its own (docs/faults.md). A scenario that crashes a site is refused for the
+  /// others: a strategy that cannot recover would wait forever.
+  virtual bool survives_site_failures() const { return false; }
 };
 
 struct StrategyInfo {

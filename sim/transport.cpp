@@ -19,6 +19,8 @@ namespace geosim {
 Transport::Transport(const Platform& platform, SovereigntySpec policy)
     : platform_(platform), packet_level_(simgrid::config::get_value<std::string>("network/model") == "ns-3"),
       policy_(std::move(policy)), outages_(platform.spec) {
+  if (platform.spec.has_site_failures()) // an actor killed by a crash never leaves its recv() itself
+    sg4::Actor::on_termination_cb([this](const sg4::Actor& a) { receiving_.erase(a.get_pid()); });
 }
 
 namespace {
@@ -118,11 +120,24 @@ void Transport::deferred_post(sg4::Mailbox* mbox, Envelope* env, double bytes, c
   plumbing_.insert(helper->get_pid());
 }
 
+void Transport::put_or_lose(sg4::Mailbox* mbox, Envelope* env, double bytes) {
+  try {
+    mbox->put(env, bytes);
+  } catch (const simgrid::NetworkFailureException&) {
+    lose();
+  }
+}
+
+void Transport::lose() {
+  --traveling_;
+  counters_.lost_messages++;
+}
+
 sg4::CommPtr Transport::deferred_isend(sg4::Mailbox* mbox, Envelope* env, double bytes, const sg4::Host* to) {
   sg4::Mailbox* done = sg4::Mailbox::by_name(fmt::format("deferred#{}", deferred_++));
   sg4::ActorPtr helper = sg4::Actor::create("deferred send", env->from, [this, mbox, env, bytes, to, done] {
     wait_for_route(env->from, to);
-    mbox->put(env, bytes);
+    put_or_lose(mbox, env, bytes);
     static int arrived;                    // the payload only says "arrived"
     done->put_init(&arrived, 0)->detach(); // on the sender's own host: no time
   });
@@ -169,13 +184,34 @@ sg4::Mailbox* Transport::connection(const Endpoint& to, const sg4::Host* from, c
   // messages do not share the route's bandwidth as parallel flows would. It hands each message on
   // through a zero-byte comm on its own host (no time) into the mailbox the receiver reads, which then
   // holds messages in the order they arrived across connections.
-  sg4::ActorPtr reader = sg4::Actor::create("reader " + name, to.host, [this, mbox, inbox] {
+  // On a host that crashes, SimGrid restarts the reader when the host boots, as it was created: not a
+  // daemon yet, and under a new id.
+  auto booted = std::make_shared<bool>(false);
+  sg4::ActorPtr reader = sg4::Actor::create("reader " + name, to.host, [this, mbox, inbox, booted] {
+    if (*booted) {
+      sg4::Actor::self()->daemonize();
+      plumbing_.insert(sg4::this_actor::get_pid());
+    }
+    *booted = true;
     while (true) {
-      Envelope* env = mbox->get<Envelope>();
+      Envelope* env = nullptr;
+      sg4::CommPtr comm = mbox->get_async<Envelope>(&env); // what get() does, keeping the comm in hand
+      try {
+        comm->wait();
+      } catch (const simgrid::NetworkFailureException&) { // the sender's site crashed while it was sending
+        lose();
+        continue;
+      } catch (const simgrid::ForcefulKillException&) { // this site crashed, maybe while a message came in
+        if (comm->get_sender() != nullptr)
+          lose();
+        throw;
+      }
       --traveling_;
       inbox->put_init(env, 0)->detach();
     }
   });
+  if (platform_.can_fail(to.host))
+    reader->set_auto_restart(true);
   reader->daemonize(); // a connection lives as long as someone uses it
   plumbing_.insert(reader->get_pid());
   return mbox;

@@ -59,6 +59,9 @@ struct TrafficCounters {
   double wan_bytes = 0;
   double host_local_bytes = 0; ///< between actors of one host (colocated worker and server)
   long long messages = 0;
+  /// Messages that never arrived because a site crashed: posted to a host that was off, or under way
+  /// when the sender's or the receiver's host went off.
+  long long lost_messages = 0;
   /// Bytes by (source site, destination site) index, for the pairs that exchanged any: a dense matrix
   /// would hold N² entries (0.8 GB at 10,000 sites) where a run touches a few per site.
   SitePairBytes by_site_pair;
@@ -84,7 +87,7 @@ public:
   template <class T> void send(const Endpoint& to, const std::string& kind, T payload) {
     auto [mbox, env, bytes] = prepare(to, kind, std::move(payload), "");
     wait_for_route(env->from, to.host);
-    mbox->put(env.release(), bytes);
+    put_or_lose(mbox, env.release(), bytes);
   }
   /// Asynchronous send; the caller waits on the returned comm (or lets it run while it computes).
   template <class T> simgrid::s4u::CommPtr isend(const Endpoint& to, const std::string& kind, T payload) {
@@ -95,9 +98,14 @@ public:
   }
   /// Fire and forget: the message travels while the caller goes on, and nobody waits for it. A named
   /// `channel` is a connection of its own (a control socket): its messages do not queue behind the
-  /// bulk traffic from the same host.
+  /// bulk traffic from the same host. A message to a host that is off (its site crashed) is lost, as
+  /// is one under way when the receiver's host goes off (SimGrid fails it).
   template <class T>
   void post(const Endpoint& to, const std::string& kind, T payload, const std::string& channel = "") {
+    if (!to.host->is_on()) {
+      counters_.lost_messages++;
+      return;
+    }
     auto [mbox, env, bytes] = prepare(to, kind, std::move(payload), channel);
     if (route_down(env->from, to.host))
       deferred_post(mbox, env.release(), bytes, to.host);
@@ -134,6 +142,10 @@ private:
     double bytes = simulated_size(env->from, to.host, env->bytes);
     return std::make_tuple(connection(to, env->from, channel), std::move(env), bytes);
   }
+  /// A blocking put whose receiver's site may crash meanwhile: the message is then lost.
+  void put_or_lose(simgrid::s4u::Mailbox* mbox, Envelope* env, double bytes);
+  /// A message on its way that a crash stopped.
+  void lose();
   /// The size SimGrid moves for a message: its bytes, except under ns-3, where a message between two
   /// hosts is at least 1 byte (an empty one never completes there) and at most its TCP buffers.
   double simulated_size(const simgrid::s4u::Host* from, const simgrid::s4u::Host* to, double bytes) const;

@@ -41,7 +41,16 @@ public:
     }
     if (auto d = p.maybe("deadline_s"))
       deadline_s_ = d->number(0, std::numeric_limits<double>::infinity(), true);
+    if (!sc.platform.sites[server_site_].fail_s.empty())
+      input_error(p.file(), p.path() + ".server_site",
+                  "a site that does not crash (the server holds the only copy of the global model, so FedAvg does "
+                  "not survive its crash)",
+                  sc.platform.sites[server_site_].name);
   }
+
+  /// A crashed client misses its round (the deadline drops it) and serves again once it has booted: it
+  /// keeps nothing between rounds. Without a deadline a round would wait for it forever.
+  bool survives_site_failures() const override { return deadline_s_.has_value(); }
 
   void deploy(RunContext& ctx) override {
     sg4::Host* server_host = ctx.platform.servers[server_site_].empty() ? ctx.platform.workers[server_site_][0]
@@ -51,8 +60,17 @@ public:
     for (int s : clients_)
       clients.push_back({fmt::format("fedavg-client-{}", ctx.platform.site_name(s)), ctx.platform.workers[s][0]});
     for (std::size_t k = 0; k < clients.size(); ++k) {
-      sg4::Actor::create("client", clients[k].host,
-                         [this, &ctx, server, me = clients[k], site = clients_[k]] { client(ctx, me, server, site); });
+      bool crashes = ctx.platform.can_fail(clients[k].host);
+      auto a = sg4::Actor::create("client", clients[k].host, [this, &ctx, server, me = clients[k], site = clients_[k],
+                                                               crashes] {
+        // A client whose device crashes boots again with it (SimGrid restarts it), and does not hold the
+        // run open: the stop it would get while off is lost.
+        if (crashes)
+          sg4::Actor::self()->daemonize();
+        client(ctx, me, server, site);
+      });
+      if (crashes)
+        a->set_auto_restart(true);
     }
     sg4::Actor::create("server", server_host, [this, &ctx, server, clients] { this->server(ctx, server, clients); });
   }

@@ -146,6 +146,73 @@ TEST_CASE("fedavg with a round deadline drops exactly the clients cut off from t
   CHECK(by_design["sim_time_s"].get<double>() == Approx(plain["sim_time_s"].get<double>()).epsilon(1e-9));
 }
 
+TEST_CASE("fedavg: a client whose site crashes misses its round and serves again once it has booted",
+          "[strategies][fedavg][faults]") {
+  // As in the deadline test: every client a round, rounds of about 20 ms, a 30 ms deadline; round 3
+  // runs from 0.041 s, round 4 from 0.071 s, round 5 from 0.101 s. A model is 72 bytes and takes about
+  // 10 ms to reach a client (its uplink's latency).
+  const std::string common = "--set strategy.fraction=1 --set stop.max_iterations=6 --set strategy.deadline_s=0.03";
+  auto faults = [](const std::string& key, const std::string& interval) {
+    return " --set 'network.faults={\"" + key + "\": {\"c2\": [" + interval + "]}}'";
+  };
+  auto clean = run("fedavg-small.json", "fedavg", common);
+  // A cut of 2 ms in round 3 only delays the model on its way to c2; a crash as short loses it.
+  auto cut = run("fedavg-small.json", "fedavg", common + faults("sites_down_s", "[0.05, 0.052]"));
+  auto blip = run("fedavg-small.json", "fedavg", common + faults("sites_fail_s", "[0.05, 0.052]"));
+  CHECK(cut["details"]["dropped_by_round"].empty());
+  REQUIRE(blip["details"]["dropped_by_round"].size() == 1);
+  CHECK(blip["details"]["dropped_by_round"][0]["round"] == 3);
+  CHECK(blip["details"]["dropped_by_round"][0]["clients"] == nlohmann::json::array({"c2-w0"}));
+  CHECK(blip["bytes"]["wan"].get<double>() == clean["bytes"]["wan"].get<double>() - 72); // its reply
+  CHECK(blip["faults"]["lost_messages"] == 1);
+  // Down from 0.05 to 0.08 s: round 3's model is lost on its way, round 4's is posted while c2 is off
+  // (never sent); c2 boots at 0.08 s with nothing to do, and serves round 5.
+  auto out = temp_dir("fedavg-crash");
+  std::string args = "run -q " + data("fedavg-small.json") + " " + common + faults("sites_fail_s", "[0.05, 0.08]");
+  REQUIRE(run_geosim(args + " -o " + (out / "a").string()).status == 0);
+  auto crash = read_json(out / "a" / "fedavg" / "summary.json");
+  auto dropped = crash["details"]["dropped_by_round"];
+  REQUIRE(dropped.size() == 2);
+  CHECK(dropped[0]["round"] == 3);
+  CHECK(dropped[1]["round"] == 4);
+  CHECK(crash["faults"]["lost_messages"] == 2);
+  CHECK(crash["faults"]["failures_by_site"]["c2"]["failures"] == 1);
+  CHECK(crash["faults"]["failures_by_site"]["c2"]["down_s"].get<double>() == Approx(0.03));
+  CHECK(crash["bytes"]["wan"].get<double>() == clean["bytes"]["wan"].get<double>() - 3 * 72);
+  CHECK(crash["iterations"] == 6);
+  // The same inputs, the same results.
+  REQUIRE(run_geosim(args + " -o " + (out / "b").string()).status == 0);
+  CHECK(read_text(out / "a" / "fedavg" / "summary.json") == read_text(out / "b" / "fedavg" / "summary.json"));
+  CHECK(read_text(out / "a" / "fedavg" / "convergence.csv") == read_text(out / "b" / "fedavg" / "convergence.csv"));
+  // Down from 0.12 s (round 6, 0.102-0.132 s) to long after the end: c2's reply, under way at 0.12 s, and
+  // the server's stop are lost, and the run still ends with the server (the 6th round at its deadline).
+  auto late = run("fedavg-small.json", "fedavg", common + faults("sites_fail_s", "[0.12, 5]"));
+  CHECK(late["sim_time_s"].get<double>() < 0.2);
+  CHECK(late["faults"]["lost_messages"] == 2);
+}
+
+TEST_CASE("a site failure that a strategy would not survive is refused in one line", "[strategies][faults][errors]") {
+  auto refused = [](const std::string& extra, const std::string& expected) {
+    auto r = run_geosim("validate " + data("fedavg-small.json") + " " + extra);
+    INFO(r.err);
+    CHECK(r.status == 2);
+    CHECK(line_count(r.err) == 1);
+    CHECK_THAT(r.err, Catch::Contains(expected));
+  };
+  const std::string c2 = " --set 'network.faults={\"sites_fail_s\": {\"c2\": [[0.05, 0.08]]}}'";
+  refused(c2, "network.faults.sites_fail_s: expected no site failures for a strategy that does not survive them "
+              "(so far fedavg with deadline_s; docs/faults.md), got strategy \"fedavg\" (fedavg)");
+  refused(c2 + " --set 'strategy={\"name\": \"isolated\"}'", "got strategy \"isolated\" (isolated)");
+  refused("--set strategy.deadline_s=0.03 --set 'network.faults={\"sites_fail_s\": {\"hub\": [[0.05, 0.08]]}}'",
+          "strategy.server_site: expected a site that does not crash");
+  refused("--set strategy.deadline_s=0.03 --set 'network.faults={\"sites_fail_s\": {\"c2\": [[0, 0.08]]}}'",
+          "network.faults.sites_fail_s.c2: expected intervals that begin after 0");
+  auto dir = temp_dir("crash-file");
+  std::string file = write_text(dir / "crashes.txt", "# site from to\nc2 0.05 0.08\nc2 0 0.01\n");
+  refused("--set strategy.deadline_s=0.03 --set 'network.faults={\"sites_fail_file\": \"" + file + "\"}'",
+          file + ":3: expected an interval with 0 < from_s < to_s, got \"c2 0 0.01\"");
+}
+
 TEST_CASE("fedavg without a deadline waits for clients cut off one after the other, and finishes",
           "[strategies][fedavg][faults]") {
   // c1 is cut off from 0.03 to 0.05 s and c2 from 0.05 to 0.09 s, back to back (a run like this once
