@@ -194,6 +194,25 @@ bool all_wait_for_nothing(const Transport& transport) {
   return true;
 }
 
+/// SimGrid applies a host's state profile only while some activity runs: with every actor waiting for a
+/// crashed site to boot (a shipment that will be sent again), it would see a deadlock before the boot.
+/// A daemon on a host that never crashes sleeps until the last boot, so that each one happens.
+void keep_time_until_boots(const Platform& platform) {
+  double last_boot = 0;
+  for (const auto& site : platform.spec.sites)
+    for (const auto& [from, to] : site.fail_s)
+      last_boot = std::max(last_boot, to);
+  if (last_boot <= 0)
+    return;
+  for (int s = 0; s < platform.site_count(); ++s)
+    if (platform.spec.sites[static_cast<std::size_t>(s)].fail_s.empty() && !platform.workers[s].empty()) {
+      simgrid::s4u::Actor::create("boot clock", platform.workers[s][0], [last_boot] {
+        simgrid::s4u::this_actor::sleep_until(last_boot);
+      })->daemonize();
+      return;
+    }
+}
+
 } // namespace
 
 std::shared_ptr<RunEnd> guard_run(const Transport& transport, std::optional<double> max_sim_time_s) {
@@ -216,6 +235,7 @@ std::shared_ptr<RunEnd> guard_run(const Transport& transport, std::optional<doub
       sg4::Actor::kill_all();
     })->daemonize();
   }
+  keep_time_until_boots(transport.platform());
   return end;
 }
 

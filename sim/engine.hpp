@@ -48,7 +48,9 @@ struct RunEnd {
 
 /// Before Engine::run(): report a deadlock (SimGrid finds actors blocked with nothing left to happen)
 /// instead of ending quietly, and end the simulation at `max_sim_time_s` even in the middle of an
-/// iteration or a transfer. The returned object is filled in during the run.
+/// iteration or a transfer. The returned object is filled in during the run. On a platform whose sites
+/// crash, it also keeps simulated time moving until the last boot (SimGrid would otherwise call a run
+/// whose actors all wait for a crashed site a deadlock).
 std::shared_ptr<RunEnd> guard_run(const Transport& transport, std::optional<double> max_sim_time_s);
 
 } // namespace geosim

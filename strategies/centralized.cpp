@@ -1,12 +1,16 @@
 // centralized: every site ships its raw training data to one data center (in parallel flows, over the
 // real WAN routes), which then trains on all of it on its own LAN as a parameter server (BSP by
 // default). Time to target includes the data movement; the WAN carries exactly the raw bytes of the
-// sites other than the chosen one.
+// sites other than the chosen one. A data site that crashes while shipping ships its shard again, from
+// the first byte, once it has booted.
 #include "sim/context.hpp"
 #include "sim/param_server.hpp"
 #include "sim/strategy.hpp"
 
 #include <fmt/format.h>
+
+#include <map>
+#include <set>
 
 namespace sg4 = simgrid::s4u;
 
@@ -24,7 +28,14 @@ public:
     data_sites_ = sc.workload->partition.sites;
     if (p.choice_or("judge", "global", {"global", "sites"}) == "sites")
       config_.judge_sites = data_sites_;
+    if (!sc.platform.sites[site_].fail_s.empty())
+      input_error(p.file(), p.path() + ".site",
+                  "a site that does not crash (the gathered data and the training live there)",
+                  sc.platform.sites[site_].name);
   }
+
+  /// The gathering site never crashes (refused above); a data site that does ships again.
+  bool survives_site_failures() const override { return true; }
 
   std::vector<std::pair<int, int>> raw_data_moves() const override {
     std::vector<std::pair<int, int>> moves;
@@ -61,13 +72,32 @@ public:
       double bytes = ctx.workload->raw_bytes(s);
       shipped += bytes;
       Endpoint to{inbox(w), hosts[w]};
-      sg4::Actor::create("ship", ctx.platform.workers[s][0],
-                         [&ctx, to, bytes] { ctx.transport.send(to, "raw-data", Opaque{bytes}); });
+      auto shipper = sg4::Actor::create("ship", ctx.platform.workers[s][0], [this, &ctx, to, bytes, s] {
+        ship(ctx, to, bytes, s);
+      });
+      if (ctx.platform.can_fail(ctx.platform.workers[s][0])) {
+        shipper->set_auto_restart(true);
+        ctx.recorder.detail("raw_bytes_resent", resent_);
+      }
     }
     ctx.recorder.detail("raw_bytes_shipped", shipped);
   }
 
 private:
+  /// Ships a site's shard. A crash kills the shipper and loses the shard on its way; SimGrid starts the
+  /// shipper again when the site boots, and it sends the whole shard again (a raw-data transfer does not
+  /// resume), unless the shard had arrived: the site keeps that on its disk (`shipped_`).
+  void ship(RunContext& ctx, const Endpoint& to, double bytes, int site) {
+    if (shipped_.count(site))
+      return;
+    if (attempts_[site]++ > 0) {
+      resent_ += bytes;
+      ctx.recorder.detail("raw_bytes_resent", resent_);
+    }
+    ctx.transport.send(to, "raw-data", Opaque{bytes});
+    shipped_.insert(site);
+  }
+
   void gather(RunContext& ctx, std::size_t w) {
     for (int n = 0; n < expected_[w]; ++n)
       ctx.transport.recv(inbox(w));
@@ -81,6 +111,9 @@ private:
   std::vector<int> expected_;
   double gathered_at_ = 0;
   std::unique_ptr<PsJob> job_;
+  std::map<int, int> attempts_; ///< per data site: how many times its shipper started
+  std::set<int> shipped_;       ///< data sites whose shard has arrived
+  double resent_ = 0;
 };
 
 const StrategyRegistration reg{

@@ -191,6 +191,35 @@ TEST_CASE("fedavg: a client whose site crashes misses its round and serves again
   CHECK(late["faults"]["lost_messages"] == 2);
 }
 
+TEST_CASE("centralized: a site that crashes while shipping its raw data ships it again once booted",
+          "[strategies][faults]") {
+  // Three shards of 160 samples x 1000 bytes, each over its own 10 Mb/s uplink: 0.1381 s. c2 crashes at
+  // 0.05 s, half-way, and boots at 0.2 s: its shard arrives 0.1381 s later, counted twice on the WAN.
+  const std::string central = " --set 'strategy={\"name\": \"centralized\", \"site\": \"hub\", \"lr\": 0.1, "
+                              "\"batch\": 10}' --set workload.raw_bytes_per_sample=1000";
+  auto clean = run("fedavg-small.json", "centralized", central);
+  auto crash = run("fedavg-small.json", "centralized",
+                   central + " --set 'network.faults={\"sites_fail_s\": {\"c2\": [[0.05, 0.2]]}}'");
+  double shard = 160 * 1000;
+  CHECK(clean["details"]["data_gathered_at_s"].get<double>() == Approx(0.1381).epsilon(1e-9));
+  CHECK(crash["details"]["data_gathered_at_s"].get<double>() == Approx(0.2 + 0.1381).epsilon(1e-9));
+  CHECK(crash["details"]["raw_bytes_resent"].get<double>() == shard);
+  CHECK(crash["bytes"]["wan"].get<double>() == clean["bytes"]["wan"].get<double>() + shard);
+  CHECK(crash["faults"]["lost_messages"] == 1);
+  CHECK(crash["final"] == clean["final"]); // the same data, gathered later
+  // A crash after its shard has arrived costs nothing, and the run does not wait for the boot.
+  auto after = run("fedavg-small.json", "centralized",
+                   central + " --set 'network.faults={\"sites_fail_s\": {\"c2\": [[5, 6]]}}'");
+  CHECK(after["details"]["raw_bytes_resent"].get<double>() == 0);
+  CHECK(after["sim_time_s"] == clean["sim_time_s"]);
+  // The gathering site holds the data and the training: its crash is refused.
+  auto bad = run_geosim("validate " + data("fedavg-small.json") + central +
+                        " --set 'network.faults={\"sites_fail_s\": {\"hub\": [[0.05, 0.2]]}}'");
+  CHECK(bad.status == 2);
+  CHECK(line_count(bad.err) == 1);
+  CHECK_THAT(bad.err, Catch::Contains("strategy.site: expected a site that does not crash"));
+}
+
 TEST_CASE("a site failure that a strategy would not survive is refused in one line", "[strategies][faults][errors]") {
   auto refused = [](const std::string& extra, const std::string& expected) {
     auto r = run_geosim("validate " + data("fedavg-small.json") + " " + extra);
@@ -201,7 +230,7 @@ TEST_CASE("a site failure that a strategy would not survive is refused in one li
   };
   const std::string c2 = " --set 'network.faults={\"sites_fail_s\": {\"c2\": [[0.05, 0.08]]}}'";
   refused(c2, "network.faults.sites_fail_s: expected no site failures for a strategy that does not survive them "
-              "(so far fedavg with deadline_s; docs/faults.md), got strategy \"fedavg\" (fedavg)");
+              "(so far fedavg with deadline_s, and centralized; docs/faults.md), got strategy \"fedavg\" (fedavg)");
   refused(c2 + " --set 'strategy={\"name\": \"isolated\"}'", "got strategy \"isolated\" (isolated)");
   refused("--set strategy.deadline_s=0.03 --set 'network.faults={\"sites_fail_s\": {\"hub\": [[0.05, 0.08]]}}'",
           "strategy.server_site: expected a site that does not crash");
