@@ -48,6 +48,19 @@ std::uint64_t stream_of(long long seed, const std::string& key) {
   return h;
 }
 
+/// Alternating up and down times, drawn from exponentials of means `mtbf_s` and `mttr_s`, until the horizon.
+std::vector<std::pair<double, double>> draw_downtimes(double mtbf_s, double mttr_s, double horizon_s,
+                                                      std::mt19937_64& rng) {
+  std::vector<std::pair<double, double>> down;
+  std::exponential_distribution<double> up(1 / mtbf_s), repair(1 / mttr_s);
+  for (double at = up(rng); at < horizon_s;) {
+    double until = std::min(at + repair(rng), horizon_s);
+    down.emplace_back(at, until);
+    at = until + up(rng);
+  }
+  return down;
+}
+
 /// One draw of a link's (or a correlated group's) faults until the horizon.
 LinkTrace draw(const FaultsSpec& f, std::uint64_t stream) {
   std::mt19937_64 rng(stream);
@@ -58,14 +71,8 @@ LinkTrace draw(const FaultsSpec& f, std::uint64_t stream) {
       t.bandwidth_share.push_back({at, std::max(f.bandwidth->min_share, 1 + g(rng))});
     t.bandwidth_share.push_back({f.horizon_s, 1});
   }
-  if (f.outages) {
-    std::exponential_distribution<double> up(1 / f.outages->mtbf_s), down(1 / f.outages->mttr_s);
-    for (double at = up(rng); at < f.horizon_s;) {
-      double until = std::min(at + down(rng), f.horizon_s);
-      t.down_s.emplace_back(at, until);
-      at = until + up(rng);
-    }
-  }
+  if (f.outages)
+    t.down_s = draw_downtimes(f.outages->mtbf_s, f.outages->mttr_s, f.horizon_s, rng);
   return t;
 }
 
@@ -109,7 +116,15 @@ FaultsSpec parse_faults(Field f, const PlatformSpec& p, long long default_seed) 
     s.outages = FaultsSpec::Outages{o->at("mtbf_s").number(0, kInf, true), o->at("mttr_s").number(0, kInf, true)};
     o->finish();
   }
-  if (s.bandwidth || s.outages)
+  if (auto sf = f.maybe("site_failures")) {
+    FaultsSpec::SiteFailures g;
+    g.mtbf_s = sf->at("mtbf_s").number(0, kInf, true);
+    g.mttr_s = sf->at("mttr_s").number(0, kInf, true);
+    g.sites = parse_site_selection(sf->at("sites"), p);
+    sf->finish();
+    s.site_failures = g;
+  }
+  if (s.bandwidth || s.outages || s.site_failures)
     s.horizon_s = f.at("horizon_s").number(0, kInf, true);
   if (auto groups = f.maybe("correlated")) {
     std::set<std::string> names, seen;
@@ -161,7 +176,14 @@ void apply_faults(PlatformSpec& p, const FaultsSpec& faults, const std::string& 
   for (const auto& group : faults.correlated)
     for (const auto& name : group)
       stream_key[name] = fmt::format("group:{}", fmt::join(group, ","));
-  for (const auto& [site, down] : faults.sites_fail_s)
+  std::map<int, std::vector<std::pair<double, double>>> crashes = faults.sites_fail_s;
+  if (faults.site_failures) // each site its own stream, keyed by its name
+    for (int site : faults.site_failures->sites) {
+      std::mt19937_64 rng(stream_of(faults.seed, "site:" + p.sites[static_cast<std::size_t>(site)].name));
+      auto drawn = draw_downtimes(faults.site_failures->mtbf_s, faults.site_failures->mttr_s, faults.horizon_s, rng);
+      crashes[site].insert(crashes[site].end(), drawn.begin(), drawn.end());
+    }
+  for (const auto& [site, down] : crashes)
     p.sites[static_cast<std::size_t>(site)].fail_s = merged(down);
   bool generated = faults.bandwidth || faults.outages;
   for (auto& l : links) {

@@ -33,6 +33,12 @@ struct FaultsSpec {
   std::map<int, std::vector<std::pair<double, double>>> sites_down_s; ///< inline and from sites_down_file
   /// Sites that crash: every host off (its actors die) in these intervals; inline and from sites_fail_file.
   std::map<int, std::vector<std::pair<double, double>>> sites_fail_s;
+  /// Crashes drawn per site until the horizon: up and down times from exponentials of these means.
+  struct SiteFailures {
+    double mtbf_s = 0, mttr_s = 0;
+    std::vector<int> sites;
+  };
+  std::optional<SiteFailures> site_failures;
 };
 
 /// Reads a scenario's network.faults; `default_seed` is the scenario's seed.

@@ -58,6 +58,28 @@ bool PlatformSpec::has_link_traces() const {
   return std::any_of(links.begin(), links.end(), [](const auto& l) { return !l.second->trace.empty(); });
 }
 
+std::vector<int> parse_site_selection(Field f, const PlatformSpec& p) {
+  std::vector<int> out;
+  if (f.is_string()) {
+    std::string which = f.choice({"all", "dc", "edge"});
+    for (int s = 0; s < static_cast<int>(p.sites.size()); ++s)
+      if (which == "all" || p.sites[s].kind == which)
+        out.push_back(s);
+    if (out.empty())
+      f.fail(fmt::format("a selection that matches some site of platform {}", p.name));
+    return out;
+  }
+  for (Field e : f.elements()) {
+    int s = p.site_index(e.string());
+    if (s < 0)
+      e.fail("the name of a site of this platform");
+    out.push_back(s);
+  }
+  if (out.empty())
+    f.fail("at least one site");
+  return out;
+}
+
 bool PlatformSpec::has_site_failures() const {
   return std::any_of(sites.begin(), sites.end(), [](const SiteSpec& s) { return !s.fail_s.empty(); });
 }

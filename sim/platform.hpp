@@ -80,6 +80,9 @@ struct PlatformSpec {
   std::vector<const WanLinkSpec*> wan_path(int a, int b) const;
 };
 
+/// A selection of sites in a scenario: "all", "dc", "edge", or a list of site names.
+std::vector<int> parse_site_selection(Field f, const PlatformSpec& p);
+
 /// Parses and validates a platform file (JSON); throws InputError naming the file and field.
 PlatformSpec load_platform_spec(const std::string& path);
 PlatformSpec parse_platform_spec(const json& doc, const std::string& file);

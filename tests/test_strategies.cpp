@@ -220,6 +220,37 @@ TEST_CASE("centralized: a site that crashes while shipping its raw data ships it
   CHECK_THAT(bad.err, Catch::Contains("strategy.site: expected a site that does not crash"));
 }
 
+TEST_CASE("crashes drawn from a seed: per site, inside the horizon, the same for the same seed",
+          "[strategies][faults]") {
+  const std::string common = "--set strategy.fraction=1 --set stop.max_iterations=6 --set strategy.deadline_s=0.03";
+  auto drawn = [&](const std::string& sites, int seed) {
+    auto s = run("fedavg-small.json", "fedavg",
+                 common + " --set 'network.faults={\"seed\": " + std::to_string(seed) +
+                     ", \"horizon_s\": 0.2, \"site_failures\": {\"mtbf_s\": 0.05, \"mttr_s\": 0.01, \"sites\": " +
+                     sites + "}}'");
+    return s["faults"]["failures_by_site"];
+  };
+  auto both = drawn("[\"c1\", \"c2\"]", 3);
+  REQUIRE(both.size() == 2);
+  for (const auto& site : {"c1", "c2"}) {
+    INFO(site);
+    CHECK(both[site]["failures"].get<int>() > 0);
+    for (const auto& iv : both[site]["intervals"]) {
+      CHECK(iv[0].get<double>() > 0);
+      CHECK(iv[1].get<double>() > iv[0].get<double>());
+      CHECK(iv[1].get<double>() <= 0.2);
+    }
+  }
+  CHECK(drawn("[\"c1\", \"c2\"]", 3) == both);
+  CHECK(drawn("[\"c1\", \"c2\"]", 4) != both);
+  // A site's crashes come from a stream of its own: leaving c1 out does not move c2's.
+  CHECK(drawn("[\"c2\"]", 3)["c2"] == both["c2"]);
+  auto r = run_geosim("validate " + data("fedavg-small.json") + " " + common +
+                      " --set 'network.faults={\"site_failures\": {\"mtbf_s\": 1, \"mttr_s\": 1, \"sites\": \"edge\"}}'");
+  CHECK(r.status == 2);
+  CHECK_THAT(r.err, Catch::Contains("network.faults.horizon_s"));
+}
+
 TEST_CASE("a site failure that a strategy would not survive is refused in one line", "[strategies][faults][errors]") {
   auto refused = [](const std::string& extra, const std::string& expected) {
     auto r = run_geosim("validate " + data("fedavg-small.json") + " " + extra);

@@ -148,28 +148,6 @@ void parse_model(Field f, WorkloadSpec& w) {
   f.finish();
 }
 
-std::vector<int> parse_sites(Field f, const PlatformSpec& p) {
-  std::vector<int> out;
-  if (f.is_string()) {
-    std::string which = f.choice({"all", "dc", "edge"});
-    for (int s = 0; s < static_cast<int>(p.sites.size()); ++s)
-      if (which == "all" || p.sites[s].kind == which)
-        out.push_back(s);
-    if (out.empty())
-      f.fail(fmt::format("a selection that matches some site of platform {}", p.name));
-    return out;
-  }
-  for (Field e : f.elements()) {
-    int s = p.site_index(e.string());
-    if (s < 0)
-      e.fail("the name of a site of this platform");
-    out.push_back(s);
-  }
-  if (out.empty())
-    f.fail("at least one site");
-  return out;
-}
-
 void parse_partition(Field f, WorkloadSpec& w, const PlatformSpec& p) {
   auto& pt = w.partition;
   Field kind = f.at("kind");
@@ -188,7 +166,7 @@ void parse_partition(Field f, WorkloadSpec& w, const PlatformSpec& p) {
     pt.power = f.number_or("power", pt.power, 0);
   }
   if (auto s = f.maybe("sites"))
-    pt.sites = parse_sites(*s, p);
+    pt.sites = parse_site_selection(*s, p);
   else
     for (int s = 0; s < static_cast<int>(p.sites.size()); ++s)
       pt.sites.push_back(s);
