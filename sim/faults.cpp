@@ -76,6 +76,23 @@ LinkTrace draw(const FaultsSpec& f, std::uint64_t stream) {
   return t;
 }
 
+/// Intervals by site, inline: {"<site>": [[from_s, to_s], ...]}; a crash may not begin at 0 (a host must
+/// boot to run its actors).
+void site_intervals(Field f, const PlatformSpec& p, bool crash,
+                    std::map<int, std::vector<std::pair<double, double>>>& out) {
+  for (const auto& site : f.keys()) {
+    int i = p.site_index(site);
+    if (i < 0)
+      input_error(f.file(), f.path() + "." + site, "the name of a site of the platform");
+    out[i] = intervals(f.at(site));
+    for (const auto& [from, to] : out[i])
+      if (crash && !(from > 0))
+        input_error(f.file(), f.path() + "." + site,
+                    "intervals that begin after 0 (the site's hosts boot at 0 to start its actors)",
+                    fmt::format("[{:g}, {:g}]", from, to));
+  }
+}
+
 /// Intervals by site from a text file: "<site> <from_s> <to_s>" a line, '#' comments; `what` names the
 /// file in its errors, and a crash may not begin at 0 (a host must boot to run its actors).
 void read_site_intervals(const std::string& path, const PlatformSpec& p, const std::string& what, bool crash,
@@ -144,26 +161,11 @@ FaultsSpec parse_faults(Field f, const PlatformSpec& p, long long default_seed) 
     }
   }
   if (auto down = f.maybe("sites_down_s"))
-    for (const auto& site : down->keys()) {
-      int i = p.site_index(site);
-      if (i < 0)
-        input_error(f.file(), down->path() + "." + site, "the name of a site of the platform");
-      s.sites_down_s[i] = intervals(down->at(site));
-    }
+    site_intervals(*down, p, false, s.sites_down_s);
   if (auto file = f.maybe("sites_down_file"))
     read_site_intervals(file->beside_file(file->string()), p, "file of offline intervals", false, s.sites_down_s);
   if (auto fail = f.maybe("sites_fail_s"))
-    for (const auto& site : fail->keys()) {
-      int i = p.site_index(site);
-      if (i < 0)
-        input_error(f.file(), fail->path() + "." + site, "the name of a site of the platform");
-      s.sites_fail_s[i] = intervals(fail->at(site));
-      for (const auto& [from, to] : s.sites_fail_s[i])
-        if (!(from > 0))
-          input_error(f.file(), fail->path() + "." + site,
-                      "intervals that begin after 0 (the site's hosts boot at 0 to start its actors)",
-                      fmt::format("[{:g}, {:g}]", from, to));
-    }
+    site_intervals(*fail, p, true, s.sites_fail_s);
   if (auto file = f.maybe("sites_fail_file"))
     read_site_intervals(file->beside_file(file->string()), p, "file of site failures", true, s.sites_fail_s);
   f.finish();
