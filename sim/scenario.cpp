@@ -296,7 +296,7 @@ Scenario parse_scenario(const json& doc, const std::string& file) {
       if (!e.strategy->survives_site_failures())
         input_error(file, "network.faults.sites_fail_s",
                     "no site failures for a strategy that does not survive them (so far fedavg with deadline_s, "
-                    "and centralized; docs/faults.md)",
+                    "centralized and isolated; docs/faults.md)",
                     fmt::format("strategy \"{}\" ({})", e.label, e.name));
   sc.reference = sc.strategies.front().label;
   if (auto r = root.maybe("reference")) {

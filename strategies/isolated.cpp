@@ -2,7 +2,8 @@
 // Each site is judged on its own local test set; the global figure is the mean of the sites' figures,
 // weighted by their test-set sizes, taken when the last site finishes each iteration. With `period_s`,
 // a site learns once per period from its stream (StreamParams), as an edge box does; after a drift, the
-// time it takes to regain its accuracy is reported (sim/adaptation.hpp).
+// time it takes to regain its accuracy is reported (sim/adaptation.hpp). A site that crashes keeps its
+// model on its disk at the end of every iteration and, once booted, goes on from the last one it saved.
 #include "sim/adaptation.hpp"
 #include "sim/context.hpp"
 #include "sim/strategy.hpp"
@@ -22,19 +23,44 @@ public:
     sites_ = sc.workload->partition.sites;
   }
 
+  /// Each site learns alone from what its disk holds (docs/faults.md).
+  bool survives_site_failures() const override { return true; }
+
   void deploy(RunContext& ctx) override {
     means_ = SiteMeans(sites_.size());
     adaptation_.emplace(ctx.workload->spec().drift);
-    for (int s : sites_)
-      sg4::Actor::create("learner", ctx.platform.workers[s][0], [this, &ctx, s] { learn(ctx, s); });
+    saved_.clear();
+    for (int s : sites_) {
+      auto learner =
+          sg4::Actor::create("learner", ctx.platform.workers[s][0], [this, &ctx, s] { learn(ctx, s); });
+      if (ctx.platform.can_fail(ctx.platform.workers[s][0]))
+        learner->set_auto_restart(true); // SimGrid starts it again when the site boots
+    }
   }
 
 private:
+  /// What a site that crashes keeps on its disk: its model, its batch order and its last iteration.
+  struct Checkpoint {
+    Eigen::VectorXd parameters;
+    Rng rng;
+    long long iteration;
+  };
+
   void learn(RunContext& ctx, int site) {
     auto model = ctx.workload->make_model(static_cast<std::uint64_t>(ctx.scenario.seed));
     Rng rng = site_rng(ctx.scenario.seed, site);
-    evaluate(ctx, *model, site, 0);
-    for (long long k = 1; !ctx.recorder.should_stop(k - 1); ++k) {
+    long long done = 0;
+    if (auto it = saved_.find(site); it != saved_.end()) { // booted after a crash
+      model->parameters() = it->second.parameters;
+      rng = it->second.rng;
+      done = it->second.iteration;
+    } else {
+      evaluate(ctx, *model, site, 0);
+    }
+    bool crashes = ctx.platform.can_fail(sg4::this_actor::get_host());
+    // A site that was down catches up on the periods it missed, one after the other (sleep_until a time
+    // past returns at once), on the data of the moment, as a box that buffered its stream on disk would.
+    for (long long k = done + 1; !ctx.recorder.should_stop(k - 1); ++k) {
       sg4::this_actor::sleep_until(static_cast<double>(k - 1) * stream_.period_s);
       const SiteData& data = ctx.workload->site(site, sg4::Engine::get_clock());
       if (stream_.period_s > 0)
@@ -42,6 +68,8 @@ private:
       else
         train_epochs(*model, data.train, training_.local_epochs, training_.batch, training_.lr, rng);
       evaluate(ctx, *model, site, k);
+      if (crashes)
+        saved_.insert_or_assign(site, Checkpoint{model->parameters(), rng, k});
     }
   }
 
@@ -65,6 +93,7 @@ private:
   std::vector<int> sites_;
   std::optional<AdaptationTracker> adaptation_;
   SiteMeans means_;
+  std::map<int, Checkpoint> saved_; ///< by site, for the sites that crash
 };
 
 const StrategyRegistration reg{{"isolated", "every site trains its own model on its own data; no WAN traffic",
