@@ -295,8 +295,8 @@ Scenario parse_scenario(const json& doc, const std::string& file) {
     for (const auto& e : sc.strategies)
       if (!e.strategy->survives_site_failures())
         input_error(file, "network.faults.sites_fail_s",
-                    "no site failures for a strategy that does not survive them (so far fedavg with deadline_s, "
-                    "centralized and isolated; docs/faults.md)",
+                    "no site failures for a strategy that does not survive them (fedavg needs deadline_s; "
+                    "param_server, gaia and traffic do not yet; docs/faults.md)",
                     fmt::format("strategy \"{}\" ({})", e.label, e.name));
   sc.reference = sc.strategies.front().label;
   if (auto r = root.maybe("reference")) {

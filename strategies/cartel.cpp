@@ -118,19 +118,51 @@ public:
     held_.clear();
     held_rows_ = 0;
     means_ = SiteMeans(sites_.size());
+    saved_.clear();
     for (int s : sites_) {
       models_[s] = ctx.workload->make_model(static_cast<std::uint64_t>(ctx.scenario.seed));
-      sg4::Actor::create("cartel-peer", host(s), [this, s] { serve_slices(s); })->daemonize();
-      sg4::Actor::create("cartel-site", host(s), [this, s] { learn(s); });
+      service("cartel-peer", s, [this, s] { serve_slices(s); });
+      auto site = sg4::Actor::create("cartel-site", host(s), [this, s] { learn(s); });
+      if (ctx.platform.can_fail(host(s)))
+        site->set_auto_restart(true); // SimGrid starts it again when the site boots
     }
-    sg4::Actor::create("metadata-service", host(metadata_site_), [this] { serve_metadata(); })->daemonize();
+    service("metadata-service", metadata_site_, [this] { serve_metadata(); });
   }
+
+  /// Cartel crashes sites (docs/faults.md): a site goes on from its checkpoint; the metadata service
+  /// starts again with an empty index, which the sites' next reports fill.
+  bool survives_site_failures() const override { return true; }
 
 private:
   sg4::Host* host(int site) const { return ctx_->platform.workers[site][0]; }
+  /// A daemon that serves requests on a site's host. On a site that crashes, SimGrid starts it again when
+  /// the site boots, as it was created: not a daemon until it says so.
+  void service(const std::string& name, int site, const std::function<void()>& serve) {
+    auto booted = std::make_shared<bool>(false);
+    auto a = sg4::Actor::create(name, host(site), [serve, booted] {
+      if (*booted)
+        sg4::Actor::self()->daemonize();
+      *booted = true;
+      serve();
+    });
+    if (ctx_->platform.can_fail(host(site)))
+      a->set_auto_restart(true);
+    a->daemonize();
+  }
   Endpoint metadata_service() const { return {"cartel-metadata", host(metadata_site_)}; }
   Endpoint site_inbox(int s) const { return {fmt::format("cartel-site-{}", s), host(s)}; }
   Endpoint peer(int s) const { return {fmt::format("cartel-peer-{}", s), host(s)}; }
+
+  /// What a site that crashes keeps on its disk, taken once a period's figure is in and reported: the
+  /// period, its accuracy, the model, the batch order, the drift detector's window, the next report.
+  struct Checkpoint {
+    long long period;
+    double accuracy;
+    Eigen::VectorXd parameters;
+    Rng rng;
+    std::vector<double> recent;
+    double next_report;
+  };
 
   void learn(int site) {
     RunContext& ctx = *ctx_;
@@ -138,18 +170,29 @@ private:
     Rng rng = site_rng(ctx.scenario.seed, site);
     std::vector<double> recent;
     double next_report = 0;
-    for (long long k = 1; !ctx.recorder.should_stop(k - 1); ++k) {
-      sg4::this_actor::sleep_until(static_cast<double>(k - 1) * c_.stream.period_s);
-      double now = sg4::Engine::get_clock();
-      const SiteData& data = ctx.workload->site(site, now);
-      note_classes(site, data.class_share);
-      train_stream(model, data.train, c_.stream.batches_per_period, c_.training.batch, c_.training.lr, rng);
-      double acc = evaluate(site, k);
-      if (now >= next_report) {
-        Metadata m{site, data.class_share, acc};
-        metadata_bytes_ += m.wire_bytes();
-        ctx.transport.post(metadata_service(), "metadata", std::move(m));
-        next_report = now + c_.report_every_s;
+    long long first = 1;
+    bool resumed = false; // booted after a crash: the last period saved is done but for its drift check
+    double acc = 0;
+    if (auto it = saved_.find(site); it != saved_.end()) {
+      const Checkpoint& c = it->second;
+      model.parameters() = c.parameters;
+      rng = c.rng;
+      recent = c.recent;
+      next_report = c.next_report;
+      first = c.period;
+      acc = c.accuracy;
+      resumed = true;
+    }
+    bool crashes = ctx.platform.can_fail(host(site));
+    // A site that was down catches up on the periods it missed, one after the other (sleep_until a time
+    // past returns at once), on the data of the moment, as a box that buffered its stream on disk would.
+    for (long long k = first; !ctx.recorder.should_stop(k - 1); ++k) {
+      if (resumed) { // the drift check of the saved period is done again: an adaptation it began was lost
+        resumed = false;
+      } else {
+        acc = period(site, k, rng, next_report);
+        if (crashes)
+          saved_.insert_or_assign(site, Checkpoint{k, acc, model.parameters(), rng, recent, next_report});
       }
       double mean = recent.empty() ? acc : std::accumulate(recent.begin(), recent.end(), 0.0) / recent.size();
       if (static_cast<int>(recent.size()) == c_.window && acc < mean - c_.drop) {
@@ -161,6 +204,24 @@ private:
       if (static_cast<int>(recent.size()) > c_.window)
         recent.erase(recent.begin());
     }
+  }
+
+  /// One period of a site: it learns from its stream, is judged, and reports its metadata when due.
+  double period(int site, long long k, Rng& rng, double& next_report) {
+    RunContext& ctx = *ctx_;
+    sg4::this_actor::sleep_until(static_cast<double>(k - 1) * c_.stream.period_s);
+    double now = sg4::Engine::get_clock();
+    const SiteData& data = ctx.workload->site(site, now);
+    note_classes(site, data.class_share);
+    train_stream(*models_[site], data.train, c_.stream.batches_per_period, c_.training.batch, c_.training.lr, rng);
+    double acc = evaluate(site, k);
+    if (now >= next_report) {
+      Metadata m{site, data.class_share, acc};
+      metadata_bytes_ += m.wire_bytes();
+      ctx.transport.post(metadata_service(), "metadata", std::move(m));
+      next_report = now + c_.report_every_s;
+    }
+    return acc;
   }
 
   /// The site's accuracy on its own current test set: Cartel's drift detection needs it every period,
@@ -354,6 +415,7 @@ private:
   int metadata_site_ = -1;
   RunContext* ctx_ = nullptr;
   std::map<int, std::unique_ptr<Model>> models_;
+  std::map<int, Checkpoint> saved_;   ///< by site, for the sites that crash
   std::map<int, std::set<int>> held_; ///< classes a site's model holds rows for
   long long held_rows_ = 0;           ///< their number, summed over the sites
   SiteMeans means_;
