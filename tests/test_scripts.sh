@@ -117,10 +117,11 @@ check "plot of an unpriced run says so in one line" test "$(wc -l < "$WORK/cmp-n
 mkdir -p "$WORK/cmp/a"
 printf 'sim_time,strategy,site,iteration,loss,accuracy,wan_bytes,lan_bytes,compute_core_s\n0,a,global,0,1,,0,0,0\n5,a,global,1,0.5,,0,0,0\n' \
   > "$WORK/cmp/a/convergence.csv"
-echo '{"faults": {"seed": 1, "outages_by_link": {"wan-x-y": {"outages": 1, "down_s": 1, "intervals": [[1, 2]]}}}}' \
+echo '{"faults": {"seed": 1, "outages_by_link": {"wan-x-y": {"outages": 1, "down_s": 1, "intervals": [[1, 2]]}},
+  "failures_by_site": {"x": {"failures": 1, "down_s": 1, "intervals": [[3, 4]]}}, "lost_messages": 2}}' \
   > "$WORK/cmp/a/summary.json"
 "$ROOT/scripts/plot" "$WORK/cmp" -o "$WORK/cmp-conv" 2> "$WORK/cmp-conv.err"
-check "plot draws a run's convergence with its outages" test -s "$WORK/cmp-conv/convergence_time.png"
+check "plot draws a run's convergence with its outages and crashes" test -s "$WORK/cmp-conv/convergence_time.png"
 "$ROOT/scripts/faults" --build "$WORK/nothing" 2> "$WORK/faults.err"
 check "faults without a build exits non-zero" test $? -ne 0
 check "faults without a build says so in one line" test "$(wc -l < "$WORK/faults.err")" -eq 1
