@@ -184,6 +184,8 @@ private:
       resumed = true;
     }
     bool crashes = ctx.platform.can_fail(host(site));
+    if (crashes && !resumed) // the first start, or a crash in the first period: the initial model
+      model.parameters() = ctx.workload->make_model(static_cast<std::uint64_t>(ctx.scenario.seed))->parameters();
     // A site that was down catches up on the periods it missed, one after the other (sleep_until a time
     // past returns at once), on the data of the moment, as a box that buffered its stream on disk would.
     for (long long k = first; !ctx.recorder.should_stop(k - 1); ++k) {
@@ -415,7 +417,7 @@ private:
   int metadata_site_ = -1;
   RunContext* ctx_ = nullptr;
   std::map<int, std::unique_ptr<Model>> models_;
-  std::map<int, Checkpoint> saved_;   ///< by site, for the sites that crash
+  std::map<int, Checkpoint> saved_;   ///< by site, for the sites that crash: what each keeps on its disk
   std::map<int, std::set<int>> held_; ///< classes a site's model holds rows for
   long long held_rows_ = 0;           ///< their number, summed over the sites
   SiteMeans means_;

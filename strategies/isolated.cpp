@@ -50,14 +50,16 @@ private:
     auto model = ctx.workload->make_model(static_cast<std::uint64_t>(ctx.scenario.seed));
     Rng rng = site_rng(ctx.scenario.seed, site);
     long long done = 0;
+    bool crashes = ctx.platform.can_fail(sg4::this_actor::get_host());
     if (auto it = saved_.find(site); it != saved_.end()) { // booted after a crash
       model->parameters() = it->second.parameters;
       rng = it->second.rng;
       done = it->second.iteration;
     } else {
       evaluate(ctx, *model, site, 0);
+      if (crashes) // iteration 0 is judged once, whenever the first crash comes
+        saved_.insert_or_assign(site, Checkpoint{model->parameters(), rng, 0});
     }
-    bool crashes = ctx.platform.can_fail(sg4::this_actor::get_host());
     // A site that was down catches up on the periods it missed, one after the other (sleep_until a time
     // past returns at once), on the data of the moment, as a box that buffered its stream on disk would.
     for (long long k = done + 1; !ctx.recorder.should_stop(k - 1); ++k) {
@@ -93,7 +95,7 @@ private:
   std::vector<int> sites_;
   std::optional<AdaptationTracker> adaptation_;
   SiteMeans means_;
-  std::map<int, Checkpoint> saved_; ///< by site, for the sites that crash
+  std::map<int, Checkpoint> saved_; ///< by site, for the sites that crash: what each keeps on its disk
 };
 
 const StrategyRegistration reg{{"isolated", "every site trains its own model on its own data; no WAN traffic",

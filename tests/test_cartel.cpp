@@ -216,6 +216,12 @@ TEST_CASE("cartel: a site that crashes catches up from its checkpoint; a crashed
     else if (key.first != "global")
       CHECK(c2[key].second == value.second);
   }
+  // A crash in c2's first period (it computes for about 1 us from 0 s), before any checkpoint: c2 starts
+  // again from the initial model at 0.5 s, with the clean run's figures.
+  auto early = rows(run("early", "{\"sites_fail_s\": {\"c2\": [[1e-7, 0.5]]}}"));
+  REQUIRE(early.size() == clean.size());
+  for (const auto& [key, value] : clean)
+    CHECK(early[key].first.substr(0, 10) == value.first.substr(0, 10));
   // The metadata service's site (the hub) down: the reports sent meanwhile are lost, the sites learn on.
   auto hub = rows(run("hub", "{\"sites_fail_s\": {\"hub\": [[3.5, 6.2]]}}"));
   for (const auto& [key, value] : clean)

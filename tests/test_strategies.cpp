@@ -258,6 +258,12 @@ TEST_CASE("isolated: a site that crashes goes on from the model it saved, and le
   };
   CHECK(rows(read_text(out / "crash" / "isolated" / "convergence.csv")) ==
         rows(read_text(out / "clean" / "isolated" / "convergence.csv")));
+  // A crash in the first iteration, before any checkpoint but the initial one: iteration 0 is judged once.
+  REQUIRE(run_geosim(args + " -o " + (out / "early").string() +
+                     " --set 'network.faults={\"sites_fail_s\": {\"c2\": [[1e-5, 1e-4]]}}'")
+              .status == 0);
+  CHECK(rows(read_text(out / "early" / "isolated" / "convergence.csv")) ==
+        rows(read_text(out / "clean" / "isolated" / "convergence.csv")));
 }
 
 TEST_CASE("crashes drawn from a seed: per site, inside the horizon, the same for the same seed",
