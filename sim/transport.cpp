@@ -1,5 +1,6 @@
 #include "sim/transport.hpp"
 
+#include "sim/actors.hpp"
 #include "sim/provenance.hpp"
 #include "sim/scenario.hpp"
 
@@ -184,15 +185,9 @@ sg4::Mailbox* Transport::connection(const Endpoint& to, const sg4::Host* from, c
   // messages do not share the route's bandwidth as parallel flows would. It hands each message on
   // through a zero-byte comm on its own host (no time) into the mailbox the receiver reads, which then
   // holds messages in the order they arrived across connections.
-  // On a host that crashes, SimGrid restarts the reader when the host boots, as it was created: not a
-  // daemon yet, and under a new id.
-  auto booted = std::make_shared<bool>(false);
-  sg4::ActorPtr reader = sg4::Actor::create("reader " + name, to.host, [this, mbox, inbox, booted] {
-    if (*booted) {
-      sg4::Actor::self()->daemonize();
-      plumbing_.insert(sg4::this_actor::get_pid());
-    }
-    *booted = true;
+  // A connection lives as long as someone uses it, and on a host that crashes it comes back with it.
+  auto plumbing = [this] { plumbing_.insert(sg4::this_actor::get_pid()); };
+  sg4::ActorPtr reader = create_daemon("reader " + name, to.host, platform_.can_fail(to.host), [this, mbox, inbox] {
     while (true) {
       Envelope* env = nullptr;
       sg4::CommPtr comm = mbox->get_async<Envelope>(&env); // what get() does, keeping the comm in hand
@@ -209,10 +204,7 @@ sg4::Mailbox* Transport::connection(const Endpoint& to, const sg4::Host* from, c
       --traveling_;
       inbox->put_init(env, 0)->detach();
     }
-  });
-  if (platform_.can_fail(to.host))
-    reader->set_auto_restart(true);
-  reader->daemonize(); // a connection lives as long as someone uses it
+  }, plumbing);
   plumbing_.insert(reader->get_pid());
   return mbox;
 }

@@ -15,6 +15,7 @@
 // A site's model holds the rows of the classes it has seen or imported; its size is reported beside
 // adaptation times (sim/adaptation.hpp), slices and metadata bytes.
 #include "sim/adaptation.hpp"
+#include "sim/actors.hpp"
 #include "sim/context.hpp"
 #include "sim/neighbours.hpp"
 #include "sim/strategy.hpp"
@@ -135,19 +136,9 @@ public:
 
 private:
   sg4::Host* host(int site) const { return ctx_->platform.workers[site][0]; }
-  /// A daemon that serves requests on a site's host. On a site that crashes, SimGrid starts it again when
-  /// the site boots, as it was created: not a daemon until it says so.
-  void service(const std::string& name, int site, const std::function<void()>& serve) {
-    auto booted = std::make_shared<bool>(false);
-    auto a = sg4::Actor::create(name, host(site), [serve, booted] {
-      if (*booted)
-        sg4::Actor::self()->daemonize();
-      *booted = true;
-      serve();
-    });
-    if (ctx_->platform.can_fail(host(site)))
-      a->set_auto_restart(true);
-    a->daemonize();
+  /// A daemon that serves requests on a site's host, and comes back with it after a crash.
+  void service(const std::string& name, int site, std::function<void()> serve) {
+    create_daemon(name, host(site), ctx_->platform.can_fail(host(site)), std::move(serve));
   }
   Endpoint metadata_service() const { return {"cartel-metadata", host(metadata_site_)}; }
   Endpoint site_inbox(int s) const { return {fmt::format("cartel-site-{}", s), host(s)}; }
