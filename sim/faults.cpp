@@ -220,8 +220,6 @@ json intervals_report(const std::vector<std::pair<double, double>>& down, const 
 } // namespace
 
 json site_failures_report(const PlatformSpec& p) {
-  if (!p.has_site_failures())
-    return nullptr;
   json out = json::object();
   for (const auto& site : p.sites)
     if (!site.fail_s.empty())

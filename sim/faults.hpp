@@ -50,7 +50,7 @@ void apply_faults(PlatformSpec& p, const FaultsSpec& faults, const std::string& 
 
 /// Per link with outages: how many, how long in all, and when; for summary.json.
 json faults_report(const PlatformSpec& p);
-/// The same per site that crashes (null when none does).
+/// The same per site that crashes.
 json site_failures_report(const PlatformSpec& p);
 
 } // namespace geosim

@@ -123,9 +123,7 @@ public:
     for (int s : sites_) {
       models_[s] = ctx.workload->make_model(static_cast<std::uint64_t>(ctx.scenario.seed));
       service("cartel-peer", s, [this, s] { serve_slices(s); });
-      auto site = sg4::Actor::create("cartel-site", host(s), [this, s] { learn(s); });
-      if (ctx.platform.can_fail(host(s)))
-        site->set_auto_restart(true); // SimGrid starts it again when the site boots
+      create_actor("cartel-site", host(s), ctx.platform.can_fail(host(s)), [this, s] { learn(s); });
     }
     service("metadata-service", metadata_site_, [this] { serve_metadata(); });
   }

@@ -3,6 +3,7 @@
 // default). Time to target includes the data movement; the WAN carries exactly the raw bytes of the
 // sites other than the chosen one. A data site that crashes while shipping ships its shard again, from
 // the first byte, once it has booted.
+#include "sim/actors.hpp"
 #include "sim/context.hpp"
 #include "sim/param_server.hpp"
 #include "sim/strategy.hpp"
@@ -72,13 +73,11 @@ public:
       double bytes = ctx.workload->raw_bytes(s);
       shipped += bytes;
       Endpoint to{inbox(w), hosts[w]};
-      auto shipper = sg4::Actor::create("ship", ctx.platform.workers[s][0], [this, &ctx, to, bytes, s] {
-        ship(ctx, to, bytes, s);
-      });
-      if (ctx.platform.can_fail(ctx.platform.workers[s][0])) {
-        shipper->set_auto_restart(true);
+      bool crashes = ctx.platform.can_fail(ctx.platform.workers[s][0]);
+      create_actor("ship", ctx.platform.workers[s][0], crashes,
+                   [this, &ctx, to, bytes, s] { ship(ctx, to, bytes, s); });
+      if (crashes)
         ctx.recorder.detail("raw_bytes_resent", resent_);
-      }
     }
     ctx.recorder.detail("raw_bytes_shipped", shipped);
   }

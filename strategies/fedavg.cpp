@@ -7,6 +7,7 @@
 // deadline of the round's start and drops the clients that missed it (a client cut off from the WAN, or
 // too slow); a reply that arrives in a later round is discarded. Rounds go on while the server itself is
 // cut off, each with no reply: the model waits.
+#include "sim/actors.hpp"
 #include "sim/context.hpp"
 #include "sim/strategy.hpp"
 #include "sim/training.hpp"
@@ -61,16 +62,14 @@ public:
       clients.push_back({fmt::format("fedavg-client-{}", ctx.platform.site_name(s)), ctx.platform.workers[s][0]});
     for (std::size_t k = 0; k < clients.size(); ++k) {
       bool crashes = ctx.platform.can_fail(clients[k].host);
-      auto a = sg4::Actor::create("client", clients[k].host, [this, &ctx, server, me = clients[k], site = clients_[k],
-                                                               crashes] {
-        // A client whose device crashes boots again with it (SimGrid restarts it), and does not hold the
-        // run open: the stop it would get while off is lost.
+      create_actor("client", clients[k].host, crashes, [this, &ctx, server, me = clients[k], site = clients_[k],
+                                                        crashes] {
+        // A client whose device crashes boots again with it, and does not hold the run open: the stop it
+        // would get while off is lost.
         if (crashes)
           sg4::Actor::self()->daemonize();
         client(ctx, me, server, site);
       });
-      if (crashes)
-        a->set_auto_restart(true);
     }
     sg4::Actor::create("server", server_host, [this, &ctx, server, clients] { this->server(ctx, server, clients); });
   }

@@ -4,6 +4,7 @@
 // a site learns once per period from its stream (StreamParams), as an edge box does; after a drift, the
 // time it takes to regain its accuracy is reported (sim/adaptation.hpp). A site that crashes keeps its
 // model on its disk at the end of every iteration and, once booted, goes on from the last one it saved.
+#include "sim/actors.hpp"
 #include "sim/adaptation.hpp"
 #include "sim/context.hpp"
 #include "sim/strategy.hpp"
@@ -31,10 +32,8 @@ public:
     adaptation_.emplace(ctx.workload->spec().drift);
     saved_.clear();
     for (int s : sites_) {
-      auto learner =
-          sg4::Actor::create("learner", ctx.platform.workers[s][0], [this, &ctx, s] { learn(ctx, s); });
-      if (ctx.platform.can_fail(ctx.platform.workers[s][0]))
-        learner->set_auto_restart(true); // SimGrid starts it again when the site boots
+      sg4::Host* host = ctx.platform.workers[s][0];
+      create_actor("learner", host, ctx.platform.can_fail(host), [this, &ctx, s] { learn(ctx, s); });
     }
   }
 
