@@ -1,5 +1,5 @@
 #pragma once
-// The compute a run charges. Every flop an actor charges to its host (charge_flops in sim/training.hpp)
+// The compute a run charges. Every flop an actor charges to its host (charge_flops in sim/protocols/training.hpp)
 // is booked here, so that a run reports the work it did and the core-seconds it occupied (flops over the
 // host's per-core speed), in total and per site. Core-seconds do not depend on how many cores shared
 // the work or on what else the host was doing: they are the training cost a deployment would pay for,

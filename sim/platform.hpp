@@ -1,8 +1,8 @@
 #pragma once
 // A geosim platform: sites (data centers or edge sites) joined by a WAN. The spec is parsed and
 // checked without SimGrid; build_platform() then turns it into SimGrid zones, hosts and links.
-#include "sim/link_trace.hpp"
 #include "sim/input.hpp"
+#include "sim/link_trace.hpp"
 
 #include <map>
 #include <string>

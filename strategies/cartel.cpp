@@ -13,13 +13,14 @@
 //    when the service or the peers cannot be reached (a fault), it gives the adaptation up, keeps
 //    learning on its own, and asks again at its next drift. Late answers are recognised and dropped.
 // A site's model holds the rows of the classes it has seen or imported; its size is reported beside
-// adaptation times (sim/adaptation.hpp), slices and metadata bytes.
-#include "sim/adaptation.hpp"
+// adaptation times (sim/protocols/adaptation.hpp), slices and metadata bytes.
 #include "sim/actors.hpp"
 #include "sim/context.hpp"
-#include "sim/neighbours.hpp"
+#include "sim/protocols/adaptation.hpp"
+#include "sim/protocols/neighbours.hpp"
+#include "sim/protocols/training.hpp"
 #include "sim/strategy.hpp"
-#include "sim/training.hpp"
+#include "sim/wire.hpp"
 
 #include <fmt/format.h>
 
@@ -35,8 +36,8 @@ namespace sg4 = simgrid::s4u;
 namespace geosim {
 namespace {
 
-constexpr double kHeaderBytes = 16;
-constexpr double kFieldBytes = 4; // a class share, a class or site number, as float32 / int32
+using wire::kFieldBytes;  // a class share, a class or site number, as float32 / int32
+using wire::kHeaderBytes; // sender and query or report number
 
 struct Metadata {
   int site;

@@ -5,7 +5,7 @@
 // the first byte, once it has booted.
 #include "sim/actors.hpp"
 #include "sim/context.hpp"
-#include "sim/param_server.hpp"
+#include "sim/protocols/param_server.hpp"
 #include "sim/strategy.hpp"
 
 #include <fmt/format.h>

@@ -9,8 +9,9 @@
 // cut off, each with no reply: the model waits.
 #include "sim/actors.hpp"
 #include "sim/context.hpp"
+#include "sim/protocols/training.hpp"
 #include "sim/strategy.hpp"
-#include "sim/training.hpp"
+#include "sim/wire.hpp"
 
 #include <fmt/format.h>
 
@@ -23,7 +24,7 @@ namespace sg4 = simgrid::s4u;
 namespace geosim {
 namespace {
 
-constexpr double kStopBytes = 8; // a round number meaning "no more rounds"
+constexpr double kStopBytes = wire::kRoundBytes; // a round number meaning "no more rounds"
 
 class FedAvg : public Strategy {
 public:

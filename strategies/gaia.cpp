@@ -17,8 +17,9 @@
 // has its own clock c and every other data center's mirror messages up to c; the run's figure at clock
 // c is the worst replica's, so the target is met when every replica meets it.
 #include "sim/context.hpp"
-#include "sim/param_server.hpp"
+#include "sim/protocols/param_server.hpp"
 #include "sim/strategy.hpp"
+#include "sim/wire.hpp"
 
 #include <fmt/format.h>
 
@@ -33,8 +34,8 @@ namespace sg4 = simgrid::s4u;
 namespace geosim {
 namespace {
 
-constexpr double kHeaderBytes = 16; // sender and clock
-constexpr double kIndexBytes = 4;
+using wire::kHeaderBytes;                         // sender and clock
+constexpr double kIndexBytes = wire::kFieldBytes; // beside each value of a sparse update
 
 /// A mirror message: one clock's significant updates from one shard of one data center to one shard of
 /// another (possibly none: it still tells the receiver that the clock is over).

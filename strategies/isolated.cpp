@@ -2,13 +2,13 @@
 // Each site is judged on its own local test set; the global figure is the mean of the sites' figures,
 // weighted by their test-set sizes, taken when the last site finishes each iteration. With `period_s`,
 // a site learns once per period from its stream (StreamParams), as an edge box does; after a drift, the
-// time it takes to regain its accuracy is reported (sim/adaptation.hpp). A site that crashes keeps its
+// time it takes to regain its accuracy is reported (sim/protocols/adaptation.hpp). A site that crashes keeps its
 // model on its disk at the end of every iteration and, once booted, goes on from the last one it saved.
 #include "sim/actors.hpp"
-#include "sim/adaptation.hpp"
 #include "sim/context.hpp"
+#include "sim/protocols/adaptation.hpp"
+#include "sim/protocols/training.hpp"
 #include "sim/strategy.hpp"
-#include "sim/training.hpp"
 
 namespace sg4 = simgrid::s4u;
 

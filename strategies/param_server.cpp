@@ -1,9 +1,9 @@
 // param_server: the parameter-server baseline. The model's keys are sharded over server hosts placed
 // either in every data center (the geo-distributed deployment Gaia measures against) or all in one;
 // every site's workers train on their own data and push/pull across the WAN every clock (see
-// sim/param_server.hpp for the protocol and the BSP / SSP / async consistency models).
-#include "sim/param_server.hpp"
+// sim/protocols/param_server.hpp for the protocol and the BSP / SSP / async consistency models).
 #include "sim/context.hpp"
+#include "sim/protocols/param_server.hpp"
 #include "sim/strategy.hpp"
 
 namespace geosim {

@@ -1,7 +1,7 @@
 // Cartel: the metadata service's neighbour ranking (unit), and end to end in the geosim binary on the
 // shipped drift scenario: slice bytes, what merging does, metadata-only traffic without drift, and
 // adaptation against isolated learning.
-#include "sim/neighbours.hpp"
+#include "sim/protocols/neighbours.hpp"
 #include "tests/helpers.hpp"
 
 #include <catch2/catch.hpp>

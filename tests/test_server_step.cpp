@@ -1,5 +1,5 @@
 // The parameter servers' steps, as IterStore's tablet servers take them.
-#include "sim/server_step.hpp"
+#include "sim/protocols/server_step.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,5 +1,5 @@
 // Gaia's Figure 5 count: per threshold, an accumulator per parameter, reset when it passes.
-#include "sim/significance.hpp"
+#include "sim/protocols/significance.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,5 @@
-#include "sim/param_server.hpp"
+#include "sim/protocols/param_server.hpp"
+#include "sim/wire.hpp"
 
 #include <fmt/format.h>
 
@@ -13,8 +14,8 @@ namespace sg4 = simgrid::s4u;
 namespace geosim {
 namespace {
 
-constexpr double kHeaderBytes = 16; // worker id and clock in front of every PS message
-constexpr double kKeyBytes = 4;     // a key as a worker names it in its first pull
+using wire::kHeaderBytes;                  // worker id and clock in front of every PS message
+constexpr double kKeyBytes = wire::kFieldBytes; // a key as a worker names it in its first pull
 
 struct PullRequest {
   std::size_t worker;

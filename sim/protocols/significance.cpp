@@ -1,4 +1,4 @@
-#include "sim/significance.hpp"
+#include "sim/protocols/significance.hpp"
 
 #include <cmath>
 

@@ -8,7 +8,7 @@
 //         push is the change of the keys, which the servers add;
 //   optimizer "adagrad" or "adarevision": one pass in which the worker steps its local parameters
 //         (Model::local_size) and sums the gradient of the shared ones; the push is that gradient, and
-//         the servers step with it as IterStore's do (sim/server_step.hpp; IterStore's MF runs
+//         the servers step with it as IterStore's do (sim/protocols/server_step.hpp; IterStore's MF runs
 //         AdaRevision). Local parameters never cross the network.
 // Consistency:
 //   BSP   pull every clock, served once every worker's pushes of all earlier clocks are applied;
@@ -20,9 +20,9 @@
 // round trip to each server. Used by the param_server and centralized strategies, and by Gaia inside each
 // data center (through ShardHooks).
 #include "sim/context.hpp"
-#include "sim/server_step.hpp"
-#include "sim/significance.hpp"
-#include "sim/training.hpp"
+#include "sim/protocols/server_step.hpp"
+#include "sim/protocols/significance.hpp"
+#include "sim/protocols/training.hpp"
 
 #include <simgrid/s4u.hpp>
 

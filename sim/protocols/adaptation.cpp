@@ -1,4 +1,4 @@
-#include "sim/adaptation.hpp"
+#include "sim/protocols/adaptation.hpp"
 
 namespace geosim {
 

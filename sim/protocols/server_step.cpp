@@ -1,4 +1,4 @@
-#include "sim/server_step.hpp"
+#include "sim/protocols/server_step.hpp"
 
 #include <algorithm>
 #include <cmath>

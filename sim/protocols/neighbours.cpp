@@ -1,4 +1,4 @@
-#include "sim/neighbours.hpp"
+#include "sim/protocols/neighbours.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "sim/training.hpp"
+#include "sim/protocols/training.hpp"
 
 #include "sim/compute.hpp"
 #include "sim/scenario.hpp"
