@@ -14,7 +14,8 @@ StrategyRegistration::StrategyRegistration(StrategyInfo info) {
   strategy_registry().emplace(std::move(name), std::move(info));
 }
 
-int service_site(Field& params, const std::string& key, const PlatformSpec& platform) {
+int service_site(Field& params, const std::string& key, const PlatformSpec& platform,
+                 const std::string& alternatives) {
   auto f = params.maybe(key);
   if (!f) {
     for (int s = 0; s < static_cast<int>(platform.sites.size()); ++s)
@@ -24,7 +25,7 @@ int service_site(Field& params, const std::string& key, const PlatformSpec& plat
   }
   int s = platform.site_index(f->string());
   if (s < 0)
-    f->fail("the name of a site of this platform");
+    f->fail(alternatives + "the name of a site of this platform");
   return s;
 }
 

@@ -43,8 +43,10 @@ std::map<std::string, StrategyInfo>& strategy_registry();
 
 /// A strategy parameter `key` that names the site where one of its services runs (a FedAvg server, the
 /// data center that gathers raw data, Cartel's metadata service): by default the platform's first data
-/// center, or its first site when it has none. An unknown name is an input error naming the field.
-int service_site(Field& params, const std::string& key, const PlatformSpec& platform);
+/// center, or its first site when it has none. An unknown name is an input error naming the field;
+/// `alternatives` names what else the caller accepts there (e.g. "\"all_dcs\" or ").
+int service_site(Field& params, const std::string& key, const PlatformSpec& platform,
+                 const std::string& alternatives = "");
 
 /// Registers a strategy from a static initialiser in its own file.
 struct StrategyRegistration {

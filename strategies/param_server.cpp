@@ -14,20 +14,16 @@ public:
   ParamServer(Field& p, const Scenario& sc) {
     require_learning_setup(p, sc, "param_server");
     config_ = parse_ps_config(p);
-    std::string where = p.string_or("placement", "all_dcs");
-    auto bad = [&](const std::string& expected) { input_error(p.file(), p.path() + ".placement", expected, where); };
     const PlatformSpec& plat = sc.platform;
-    if (where == "all_dcs") {
+    if (p.string_or("placement", "all_dcs") != "all_dcs") {
+      server_sites_.push_back(service_site(p, "placement", plat, "\"all_dcs\" or "));
+    } else {
       for (int s = 0; s < static_cast<int>(plat.sites.size()); ++s)
         if (plat.sites[s].kind == "dc")
           server_sites_.push_back(s);
       if (server_sites_.empty())
-        bad("a site name (this platform has no site of kind \"dc\" for \"all_dcs\")");
-    } else {
-      int s = plat.site_index(where);
-      if (s < 0)
-        bad("\"all_dcs\" or the name of a site of this platform");
-      server_sites_.push_back(s);
+        input_error(p.file(), p.path() + ".placement",
+                    "a site name (this platform has no site of kind \"dc\" for \"all_dcs\")", "all_dcs");
     }
     data_sites_ = sc.workload->partition.sites;
   }

@@ -112,6 +112,12 @@ TEST_CASE("a strategy's service site defaults to the first data center and must 
     CHECK(line_count(bad.err) == 1);
     CHECK_THAT(bad.err, Catch::Contains("strategy." + key + ": expected the name of a site of this platform, got \"nowhere\""));
   }
+  // The parameter server's placement goes by the same rule, with "all_dcs" (its default) beside it.
+  auto bad = run_geosim("validate " + data("fedavg-small.json") +
+                        " --set 'strategy={\"name\": \"param_server\", \"placement\": \"nowhere\"}'");
+  CHECK(bad.status == 2);
+  CHECK(line_count(bad.err) == 1);
+  CHECK_THAT(bad.err, Catch::Contains("strategy.placement: expected \"all_dcs\" or the name of a site of this platform, got \"nowhere\""));
 }
 
 TEST_CASE("fedavg with a round deadline drops exactly the clients cut off from the WAN", "[strategies][fedavg][faults]") {
