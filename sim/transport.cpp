@@ -217,6 +217,8 @@ EnvelopePtr Transport::recv(const std::string& mailbox) {
   return env;
 }
 
+bool Transport::has_mail(const std::string& mailbox) const { return sg4::Mailbox::by_name(mailbox)->listen(); }
+
 EnvelopePtr Transport::recv_until(const std::string& mailbox, double deadline) {
   sg4::Mailbox* mbox = sg4::Mailbox::by_name(mailbox);
   double left = deadline - sg4::Engine::get_clock();

@@ -114,6 +114,8 @@ public:
   }
   /// Blocking receive: the next message to have arrived at this mailbox, from any sender.
   EnvelopePtr recv(const std::string& mailbox);
+  /// Whether a message has arrived at this mailbox and waits to be received (no time passes).
+  bool has_mail(const std::string& mailbox) const;
   /// The same, giving up at the simulated time `deadline`: null when nothing arrived by then.
   EnvelopePtr recv_until(const std::string& mailbox, double deadline);
   /// The mailbox each actor now blocked in recv() waits on, by actor id (for the deadlock report). The

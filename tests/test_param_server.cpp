@@ -71,12 +71,25 @@ TEST_CASE("param_server moves a clock's pushes and replies, and the keys once", 
   // - start: each worker names its remote keys (4 bytes each) and gets their values: 4 messages;
   // - clock 0: two pushes, two replies: 4;
   // - clock 1: two pushes, which complete clock 2 on both servers at the same instant. The first to
-  //   have applied them finds the target met: it tells the other server (16 bytes), and each server
-  //   answers its remote worker with a stop (16 bytes each).
+  //   have applied them finds the target met: it answers its remote worker "stop" (16 bytes) and tells
+  //   the other server (16). That one, which learns it only when the message arrives, has already
+  //   answered its remote worker with values (one more message), and then tells it "stop" (16).
   const double half = 16 + 5120 * 4;
-  CHECK(r.summary["bytes"]["wan"].get<double>() == 10 * half + 3 * 16);
+  CHECK(r.summary["bytes"]["wan"].get<double>() == 11 * half + 3 * 16);
   CHECK(r.summary["bytes"]["lan"].get<double>() == 0); // colocated worker and server: host-local
   CHECK(r.summary["bytes"]["host_local"].get<double>() > 0);
+}
+
+TEST_CASE("a parameter-server worker that does not pull learns the stop by a message", "[strategies][ps]") {
+  // SSP with a bound no worker reaches: after the first clock no worker ever pulls, so nothing answers
+  // it "stop"; each server tells its workers once it knows, and a worker looks before each clock. The
+  // run ends soon after the 3rd clock (a few clocks of 50 ms round trips), far from the time limit.
+  Run r = run("ps-small.json", "param_server",
+              "--set strategy.sync=ssp --set strategy.staleness=1000 --set stop.max_iterations=3 "
+              "--set stop.max_sim_time_s=100");
+  CHECK(r.summary["iterations"] == 3);
+  CHECK_FALSE(r.summary["stop"]["time_limit_hit"].get<bool>());
+  CHECK(r.summary["sim_time_s"].get<double>() < 1);
 }
 
 TEST_CASE("param_server's time to target falls as WAN bandwidth grows, towards the LAN figure", "[strategies][ps]") {

@@ -131,6 +131,7 @@ struct PsJob::Shard {
   std::vector<long long> pushes;               ///< clocks pushed, per worker
   std::vector<std::vector<std::int64_t>> keys; ///< cached keys per worker (global indexes)
   std::vector<PullRequest> pending;            ///< pulls waiting for the complete clock
+  bool stopped = false;                        ///< this shard has learnt the stop
 };
 
 PsJob::PsJob(RunContext& ctx, PsConfig config, std::vector<sg4::Host*> servers, std::vector<PsWorker> workers,
@@ -201,7 +202,7 @@ void PsJob::work(std::size_t w) {
   long long fresh = -1; // the complete clock the cached values are known to include
   if (!receive_values(w, model, fresh))
     return;
-  for (long long c = 0; !stopped_; ++c) {
+  for (long long c = 0; !stop_waiting(w); ++c) {
     sg4::this_actor::sleep_until(static_cast<double>(c) * config_.period_s);
     // The pull of the next clock rides on this clock's push (as servers push fresh values in Bosen or
     // IterStore): one WAN round trip per clock, not two. SSP pulls only when the cache gets too old.
@@ -291,7 +292,7 @@ void PsJob::serve(std::size_t k) {
   Eigen::VectorXd& values = global_->parameters();
   auto reply = [&](const PullRequest& req) {
     Endpoint to{worker_mailbox(req.worker), workers_[req.worker].host};
-    if (stopped_) {
+    if (s.stopped) {
       ctx_.transport.post(to, "stop", Opaque{kHeaderBytes});
       return;
     }
@@ -306,7 +307,7 @@ void PsJob::serve(std::size_t k) {
   auto flush = [&] {
     std::vector<PullRequest> waiting;
     for (auto& req : s.pending)
-      if (stopped_ || ready(k, req.worker, req.min_clock))
+      if (s.stopped || ready(k, req.worker, req.min_clock))
         reply(req);
       else
         waiting.push_back(std::move(req));
@@ -340,10 +341,11 @@ void PsJob::serve(std::size_t k) {
       if (!req.keys.empty())
         s.keys[req.worker] = std::move(req.keys);
       s.pending.push_back(std::move(req));
-    } else if (env->kind != "stop" && hooks_) {
+    } else if (env->kind == "stop") {
+      stop_workers(k);
+    } else if (hooks_) {
       hooks_->on_message(k, *env);
     }
-    // "stop" (from the shard that saw the target met) needs nothing more than the flush.
     flush();
   }
 }
@@ -387,7 +389,7 @@ bool PsJob::ready(std::size_t k, std::size_t worker, long long min_clock) {
 
 void PsJob::clock_done(std::size_t shard) {
   long long complete = *std::min_element(shard_clock_.begin(), shard_clock_.end());
-  if (complete <= evaluated_ || stopped_)
+  if (complete <= evaluated_ || stop_sent_)
     return;
   evaluated_ = complete;
   if (on_complete_) {
@@ -429,14 +431,41 @@ Metrics PsJob::judge(long long clock) {
 }
 
 void PsJob::stop(std::size_t except) {
-  if (stopped_)
+  if (stop_sent_)
     return;
-  stopped_ = true;
-  // Every other shard hears it, so that each answers its waiting pulls ("stop"); the calling shard
-  // answers its own in the flush that follows.
+  stop_sent_ = true;
   for (std::size_t k = 0; k < shards_.size(); ++k)
     if (k != except)
-      ctx_.transport.post(shard_endpoint(k), "stop", Opaque{kHeaderBytes});
+      ctx_.transport.post(shard_endpoint(k), "stop", Opaque{kHeaderBytes}, "control");
+  if (except < shards_.size())
+    stop_workers(except);
+}
+
+/// Shard k learns the stop (in its own actor): its waiting pulls get "stop" in the flush that follows,
+/// and every other worker it serves gets one now, so that a worker that does not pull every clock (SSP)
+/// stops too. A worker that pulls later is answered "stop" as well.
+void PsJob::stop_workers(std::size_t k) {
+  Shard& s = shards_[k];
+  if (s.stopped)
+    return;
+  s.stopped = true;
+  std::vector<char> waiting(workers_.size(), 0);
+  for (const auto& req : s.pending)
+    waiting[req.worker] = 1;
+  for (std::size_t w = 0; w < workers_.size(); ++w)
+    if (!waiting[w] && !s.keys[w].empty())
+      ctx_.transport.post({worker_mailbox(w), workers_[w].host}, "stop", Opaque{kHeaderBytes}, "control");
+}
+
+/// Before each clock: whether a shard's "stop" has reached worker w. Between clocks no reply is due, so
+/// whatever waits in its mailbox is a stop.
+bool PsJob::stop_waiting(std::size_t w) {
+  if (!ctx_.transport.has_mail(worker_mailbox(w)))
+    return false;
+  auto env = ctx_.transport.recv(worker_mailbox(w));
+  if (env->kind != "stop")
+    throw std::logic_error(fmt::format("{}: a \"{}\" message between clocks", worker_mailbox(w), env->kind));
+  return true;
 }
 
 } // namespace geosim

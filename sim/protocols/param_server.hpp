@@ -17,8 +17,13 @@
 //   async pull every clock, served at once.
 // Key caching: a worker's first pull names its keys (4 bytes each); from then on pushes and replies carry
 // values only, in that key order. A pull rides on the push that ends a clock, so a clock costs one
-// round trip to each server. Used by the param_server and centralized strategies, and by Gaia inside each
-// data center (through ShardHooks).
+// round trip to each server.
+// Stopping: the observer decides in the server actor whose clock completed (or in Gaia's), and the job
+// learns it by messages only: every other shard gets "stop" on a control connection; a shard that
+// knows answers each of its workers "stop" (the reply to a waiting pull, or a message of its own to a
+// worker that is training), and a worker looks at its mailbox before each clock.
+// Used by the param_server and centralized strategies, and by Gaia inside each data center (through
+// ShardHooks).
 #include "sim/context.hpp"
 #include "sim/protocols/server_step.hpp"
 #include "sim/protocols/significance.hpp"
@@ -110,8 +115,8 @@ public:
   /// stops at the scenario's target; with it, it reports the clock and leaves both to the caller.
   void extend(std::string name, ShardHooks* hooks, std::function<void(long long)> on_complete);
   void deploy();
-  /// Answers every waiting pull with "stop": no worker starts another clock. `except`: the shard whose
-  /// actor calls it, if any (it flushes its own pulls).
+  /// The observer's stop: sends "stop" to every shard but `except`, the shard whose actor calls it, if
+  /// any (which stops at once). A shard tells its workers when the message reaches it.
   void stop(std::size_t except = static_cast<std::size_t>(-1));
   /// The servers' values, one full parameter vector (each shard owns the keys ShardMap gives it).
   Model& model() { return *global_; }
@@ -133,6 +138,8 @@ private:
   struct Shard;
   void serve(std::size_t k);
   bool ready(std::size_t k, std::size_t worker, long long min_clock);
+  void stop_workers(std::size_t k);
+  bool stop_waiting(std::size_t w);
   void work(std::size_t w);
   void clock_done(std::size_t shard);
   Metrics judge(long long clock);
@@ -165,7 +172,7 @@ private:
   std::vector<std::vector<std::int64_t>> shard_keys_;        ///< per shard: the shared keys it holds
   ServerStep step_;                                          ///< the servers' optimizer state
   long long evaluated_ = -1;
-  bool stopped_ = false;
+  bool stop_sent_ = false; ///< the observer's: the stop has been decided (no shard reads it)
 };
 
 } // namespace geosim
