@@ -1,8 +1,15 @@
 #include "sim/evaluation.hpp"
+#include "sim/context.hpp"
+
+#include <simgrid/s4u.hpp>
 
 #include <chrono>
 
 namespace geosim {
+
+const char* test_sets_name(TestSets t) {
+  return t == TestSets::global ? "global" : t == TestSets::sites ? "sites" : "both";
+}
 
 Metrics Evaluation::judge(const Model& model, const Dataset& test) {
   auto start = std::chrono::steady_clock::now();
@@ -10,6 +17,46 @@ Metrics Evaluation::judge(const Model& model, const Dataset& test) {
   host_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   ++passes_;
   return m;
+}
+
+namespace {
+
+/// A data site's current test set (it changes with drift).
+const Dataset& own_test(RunContext& ctx, int site) {
+  return ctx.workload->site(site, simgrid::s4u::Engine::get_clock()).test;
+}
+
+} // namespace
+
+Metrics judge_shared(RunContext& ctx, const Model& model, long long k) {
+  TestSets policy = ctx.evaluation.test();
+  if (policy == TestSets::global)
+    return ctx.evaluation.judge(model, ctx.workload->global_test());
+  Metrics sum{0, 0};
+  double weight = 0;
+  for (int s : ctx.scenario.workload->partition.sites) {
+    const Dataset& test = own_test(ctx, s);
+    Metrics m = ctx.evaluation.judge(model, test);
+    ctx.recorder.sample(ctx.platform.site_name(s), k, m.loss, m.accuracy);
+    double w = static_cast<double>(test.size());
+    sum.loss += w * m.loss;
+    sum.accuracy += w * m.accuracy;
+    weight += w;
+  }
+  if (policy == TestSets::both)
+    return ctx.evaluation.judge(model, ctx.workload->global_test());
+  return {sum.loss / weight, sum.accuracy / weight};
+}
+
+SiteJudgement judge_site(RunContext& ctx, const Model& model, int site, long long k, std::optional<Metrics> own) {
+  TestSets policy = ctx.evaluation.test();
+  const Dataset& global = ctx.workload->global_test();
+  const Dataset& test = policy == TestSets::global ? global : own_test(ctx, site);
+  Metrics recorded = policy != TestSets::global && own ? *own : ctx.evaluation.judge(model, test);
+  ctx.recorder.sample(ctx.platform.site_name(site), k, recorded.loss, recorded.accuracy);
+  if (policy != TestSets::both)
+    return {recorded, recorded, static_cast<double>(test.size())};
+  return {recorded, ctx.evaluation.judge(model, global), static_cast<double>(global.size())};
 }
 
 } // namespace geosim

@@ -3,14 +3,30 @@
 // the simulator's own measurement, not part of any strategy: it takes no simulated time and moves no
 // bytes, but on a large test set it is a real share of a run's host time, so a scenario may thin it
 // out ("evaluation": {"every": K}) and the run reports what it cost (host.json, apart from the results).
+//
+// What a model is judged on is one policy per scenario ("evaluation": {"test": ...}), applied alike to
+// every strategy so that two strategies of one scenario are always compared like for like:
+//   global  each model on the global test set (the data sites' test sets together, or a data set's own
+//           test images);
+//   sites   each data site's model on that site's current test set, as the site's users would meet it:
+//           a strategy with one model for everyone is judged on every data site's test set;
+//   both    the per-site figures of `sites` recorded under the sites' names, and the global test set's
+//           figure as the run's.
+// The run's figure is the weighted mean over the sites (test-set sizes) of their figures, or the one
+// model's figure on the global test set; Gaia takes its worst replica instead of the mean.
 #include "sim/learning/model.hpp"
 
 #include <optional>
+#include <string>
 
 namespace geosim {
 
+enum class TestSets { global, sites, both };
+const char* test_sets_name(TestSets t);
+
 struct EvaluationSpec {
   long long every = 1; ///< judge iteration 0, every `every`-th iteration and the last one
+  TestSets test = TestSets::global;
 };
 
 class Evaluation {
@@ -25,6 +41,7 @@ public:
   Metrics judge(const Model& model, const Dataset& test);
 
   long long every() const { return spec_.every; }
+  TestSets test() const { return spec_.test; }
   long long passes() const { return passes_; }          ///< test sets judged
   double host_seconds() const { return host_seconds_; } ///< host time spent judging
 
@@ -34,5 +51,25 @@ private:
   long long passes_ = 0;
   double host_seconds_ = 0;
 };
+
+struct RunContext;
+
+/// The scenario's policy applied to a model that every data site uses (FedAvg's global model, the
+/// parameter server's): records each data site's figure under `sites` and `both`, and returns the run's
+/// figure at iteration k, which the caller records as "global".
+Metrics judge_shared(RunContext& ctx, const Model& model, long long k);
+
+/// A site's figures under the scenario's policy: the one recorded under its name, and the one that goes
+/// into the run's figure with its weight.
+struct SiteJudgement {
+  Metrics recorded;
+  Metrics toward_run;
+  double weight;
+};
+/// The scenario's policy applied to site `site`'s own model (isolated learning, Cartel, a Gaia replica)
+/// at iteration k; records the site's figure. `own`: the model's figure on the site's current test set
+/// when the caller already has it (Cartel's drift detection computes it), so it is not computed twice.
+SiteJudgement judge_site(RunContext& ctx, const Model& model, int site, long long k,
+                         std::optional<Metrics> own = std::nullopt);
 
 } // namespace geosim

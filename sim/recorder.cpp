@@ -118,7 +118,7 @@ json Recorder::summary(double sim_time, const NetworkSpec& applied, bool time_li
         {"converged_clocks", s.converged_clocks ? json(*s.converged_clocks) : json(nullptr)},
         {"converged_change", s.converged_clocks ? json(s.converged_change) : json(nullptr)},
         {"time_limit_hit", time_limit_hit}}},
-      {"evaluation", {{"every", scenario_.evaluation.every}}},
+      {"evaluation", {{"every", scenario_.evaluation.every}, {"test", test_sets_name(scenario_.evaluation.test)}}},
       {"reached_target", time_to_target_.has_value()},
       {"time_to_target_s", opt_num(time_to_target_)},
       {"sim_time_s", sim_time},

@@ -150,6 +150,8 @@ EvaluationSpec parse_evaluation(Field f, const StopSpec& stop) {
     if (stop.converged_clocks && *stop.converged_clocks % e.every != 0)
       every->fail(fmt::format("a divisor of stop.converged.clocks ({})", *stop.converged_clocks));
   }
+  std::string test = f.choice_or("test", "global", {"global", "sites", "both"});
+  e.test = test == "sites" ? TestSets::sites : test == "both" ? TestSets::both : TestSets::global;
   f.finish();
   return e;
 }

@@ -119,7 +119,7 @@ public:
     models_.clear();
     held_.clear();
     held_rows_ = 0;
-    means_ = SiteMeans(sites_.size());
+    means_ = SiteMeans(sites_);
     saved_.clear();
     for (int s : sites_) {
       models_[s] = ctx.workload->make_model(static_cast<std::uint64_t>(ctx.scenario.seed));
@@ -217,15 +217,16 @@ private:
   }
 
   /// The site's accuracy on its own current test set: Cartel's drift detection needs it every period,
-  /// so it is part of the protocol; the observer records it at the scenario's evaluation period.
+  /// so it is part of the protocol. The observer judges the model at the scenario's evaluation period, on
+  /// the test sets the scenario's evaluation names; adaptation is measured on the site's own test set.
   double evaluate(int site, long long k) {
     const Dataset& test = ctx_->workload->site(site, sg4::Engine::get_clock()).test;
     Metrics m = models_[site]->evaluate(test);
     if (!ctx_->evaluation.due(k))
       return m.accuracy;
-    ctx_->recorder.sample(ctx_->platform.site_name(site), k, m.loss, m.accuracy);
+    SiteJudgement j = judge_site(*ctx_, *models_[site], site, k, m);
     adaptation_->observe(site, sg4::Engine::get_clock(), m.accuracy);
-    report(k, m, static_cast<double>(test.size()));
+    report(k, site, j.toward_run, j.weight);
     return m.accuracy;
   }
 
@@ -367,8 +368,8 @@ private:
   }
 
   /// The global figure at iteration k, once every site has reported it.
-  void report(long long k, const Metrics& m, double weight) {
-    auto mean = means_.add(k, m, weight);
+  void report(long long k, int site, const Metrics& m, double weight) {
+    auto mean = means_.add(k, site, m, weight);
     if (!mean)
       return;
     ctx_->recorder.set_iterations(k);

@@ -27,8 +27,9 @@ public:
     config_ = parse_ps_config(p);
     site_ = service_site(p, "site", sc.platform);
     data_sites_ = sc.workload->partition.sites;
-    if (p.choice_or("judge", "global", {"global", "sites"}) == "sites")
-      config_.judge_sites = data_sites_;
+    if (auto judge = p.maybe("judge"))
+      judge->fail("no \"judge\" here: the scenario's \"evaluation\": {\"test\": \"sites\"} judges every strategy "
+                  "on the sites' test sets");
     if (!sc.platform.sites[site_].fail_s.empty())
       input_error(p.file(), p.path() + ".site",
                   "a site that does not crash (the gathered data and the training live there)",

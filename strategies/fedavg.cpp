@@ -190,7 +190,7 @@ private:
   static void record(RunContext& ctx, const Model& model, long long round) {
     if (!ctx.evaluation.due(round))
       return;
-    Metrics g = ctx.evaluation.judge(model, ctx.workload->global_test());
+    Metrics g = judge_shared(ctx, model, round);
     ctx.recorder.sample("global", round, g.loss, g.accuracy);
   }
 

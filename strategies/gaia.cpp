@@ -13,9 +13,10 @@
 //  - mirror clock: every mirror message carries its clock; a data center more than `mirror_bound`
 //    clocks ahead of the slowest one holds its workers' pulls.
 // Sparse messages carry a 4-byte index beside each value, dense ones values alone. Local updates apply
-// to the data center's own replica at once (its parameter server). A replica is evaluated once it
-// has its own clock c and every other data center's mirror messages up to c; the run's figure at clock
-// c is the worst replica's, so the target is met when every replica meets it.
+// to the data center's own replica at once (its parameter server). A replica is judged (on the test
+// sets the scenario's evaluation names, as the data center's own model) once it has its own clock c and
+// every other data center's mirror messages up to c; the run's figure at clock c is the worst replica's,
+// so the target is met when every replica meets it.
 #include "sim/context.hpp"
 #include "sim/protocols/param_server.hpp"
 #include "sim/strategy.hpp"
@@ -194,8 +195,7 @@ public:
       return;
     for (const auto& other : dcs_) // the observer's view: each data center's users' local factors
       other.job->fill_local(dc.job->model());
-    Metrics m = ctx_->evaluation.judge(dc.job->model(), ctx_->workload->global_test());
-    ctx_->recorder.sample(ctx_->platform.site_name(dc.site), c, m.loss, m.accuracy);
+    Metrics m = judge_site(*ctx_, dc.job->model(), dc.site, c).toward_run;
     if (config_.ps.record_parameters)
       last_parameters_[ctx_->platform.site_name(dc.site)] = dc.job->model().parameters();
     for (long long t : judged)

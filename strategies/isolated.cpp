@@ -1,9 +1,10 @@
 // isolated: every data site trains its own model on its own data and never talks to another site.
-// Each site is judged on its own local test set; the global figure is the mean of the sites' figures,
-// weighted by their test-set sizes, taken when the last site finishes each iteration. With `period_s`,
-// a site learns once per period from its stream (StreamParams), as an edge box does; after a drift, the
-// time it takes to regain its accuracy is reported (sim/protocols/adaptation.hpp). A site that crashes keeps its
-// model on its disk at the end of every iteration and, once booted, goes on from the last one it saved.
+// Each site's model is judged as the scenario's evaluation says (sim/evaluation.hpp); the global figure
+// is the mean of the sites' figures, weighted by their test-set sizes, taken when the last site finishes
+// each iteration. With `period_s`, a site learns once per period from its stream (StreamParams), as an
+// edge box does; after a drift, the time it takes to regain its recorded accuracy is reported
+// (sim/protocols/adaptation.hpp). A site that crashes keeps its model on its disk at the end of every
+// iteration and, once booted, goes on from the last one it saved.
 #include "sim/actors.hpp"
 #include "sim/context.hpp"
 #include "sim/protocols/adaptation.hpp"
@@ -28,7 +29,7 @@ public:
   bool survives_site_failures() const override { return true; }
 
   void deploy(RunContext& ctx) override {
-    means_ = SiteMeans(sites_.size());
+    means_ = SiteMeans(sites_);
     adaptation_.emplace(ctx.workload->spec().drift);
     saved_.clear();
     for (int s : sites_) {
@@ -77,11 +78,13 @@ private:
   void evaluate(RunContext& ctx, const Model& model, int site, long long k) {
     if (!ctx.evaluation.due(k))
       return;
-    const Dataset& test = ctx.workload->site(site, sg4::Engine::get_clock()).test;
-    Metrics m = ctx.evaluation.judge(model, test);
-    ctx.recorder.sample(ctx.platform.site_name(site), k, m.loss, m.accuracy);
-    adaptation_->observe(site, sg4::Engine::get_clock(), m.accuracy);
-    if (auto mean = means_.add(k, m, static_cast<double>(test.size()))) {
+    SiteJudgement j = judge_site(ctx, model, site, k);
+    // Adaptation to a drift is the site's accuracy on its own data, whatever the run is judged on.
+    double own = j.recorded.accuracy;
+    if (ctx.evaluation.test() == TestSets::global && !ctx.workload->spec().drift.empty())
+      own = ctx.evaluation.judge(model, ctx.workload->site(site, sg4::Engine::get_clock()).test).accuracy;
+    adaptation_->observe(site, sg4::Engine::get_clock(), own);
+    if (auto mean = means_.add(k, site, j.toward_run, j.weight)) {
       ctx.recorder.set_iterations(k);
       ctx.recorder.sample("global", k, mean->loss, mean->accuracy);
       if (!ctx.workload->spec().drift.empty())

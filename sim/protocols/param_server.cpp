@@ -414,20 +414,7 @@ void PsJob::clock_done(std::size_t shard) {
 
 Metrics PsJob::judge(long long clock) {
   fill_local(*global_);
-  if (config_.judge_sites.empty())
-    return ctx_.evaluation.judge(*global_, ctx_.workload->global_test());
-  Metrics sum{0, 0};
-  double weight = 0;
-  for (int s : config_.judge_sites) {
-    const Dataset& test = ctx_.workload->site(s, sg4::Engine::get_clock()).test;
-    Metrics m = ctx_.evaluation.judge(*global_, test);
-    ctx_.recorder.sample(ctx_.platform.site_name(s), clock, m.loss, m.accuracy);
-    double w = static_cast<double>(test.size());
-    sum.loss += w * m.loss;
-    sum.accuracy += w * m.accuracy;
-    weight += w;
-  }
-  return {sum.loss / weight, sum.accuracy / weight};
+  return judge_shared(ctx_, *global_, clock);
 }
 
 void PsJob::stop(std::size_t except) {

@@ -48,9 +48,6 @@ struct PsConfig {
   double momentum = 0;            ///< with batches_per_clock
   bool record_parameters = false; ///< put the final parameter vector in summary.json (for checks)
   double period_s = 0;            ///< a worker starts clock c no earlier than c x period_s (0: back to back)
-  /// Empty: the model is judged on the global test set. Otherwise on each of these sites' current test
-  /// sets (as an edge site using the model would), the global figure being their weighted mean.
-  std::vector<int> judge_sites;
 };
 /// Reads sync, staleness, lr, batch, local_epochs, optimizer, batches_per_clock, momentum, period_s and
 /// record_parameters.

@@ -103,17 +103,26 @@ void train_stream(Model& model, const Dataset& data, int batches, int batch, dou
   charge_flops(flops);
 }
 
-std::optional<Metrics> SiteMeans::add(long long iteration, const Metrics& m, double weight) {
-  Sum& r = open_[iteration];
-  r.sites++;
-  r.weight += weight;
-  r.loss += weight * m.loss;
-  r.accuracy += weight * m.accuracy;
-  if (r.sites < sites_)
-    return std::nullopt;
-  Metrics mean{r.loss / r.weight, r.accuracy / r.weight};
+SiteMeans::SiteMeans(const std::vector<int>& sites) {
+  for (int s : sites)
+    slot_.emplace(s, slot_.size());
+}
+
+std::optional<Metrics> SiteMeans::add(long long iteration, int site, const Metrics& m, double weight) {
+  auto& figures = open_[iteration];
+  figures.resize(slot_.size());
+  figures.at(slot_.at(site)) = Figure{m, weight};
+  for (const auto& f : figures)
+    if (!f)
+      return std::nullopt;
+  double total = 0, loss = 0, accuracy = 0;
+  for (const auto& f : figures) {
+    total += f->weight;
+    loss += f->weight * f->m.loss;
+    accuracy += f->weight * f->m.accuracy;
+  }
   open_.erase(iteration);
-  return mean;
+  return Metrics{loss / total, accuracy / total};
 }
 
 StreamParams parse_stream(Field& f, StreamParams s) {
