@@ -16,6 +16,7 @@
 // adaptation times (sim/protocols/adaptation.hpp), slices and metadata bytes.
 #include "sim/actors.hpp"
 #include "sim/context.hpp"
+#include "sim/inbox.hpp"
 #include "sim/protocols/adaptation.hpp"
 #include "sim/protocols/neighbours.hpp"
 #include "sim/protocols/training.hpp"
@@ -157,6 +158,7 @@ private:
   void learn(int site) {
     RunContext& ctx = *ctx_;
     Model& model = *models_[site];
+    Inbox inbox(ctx.transport, site_inbox(site).mailbox); // answers from the metadata service and peers
     Rng rng = site_rng(ctx.scenario.seed, site);
     std::vector<double> recent;
     double next_report = 0;
@@ -188,7 +190,7 @@ private:
       }
       double mean = recent.empty() ? acc : std::accumulate(recent.begin(), recent.end(), 0.0) / recent.size();
       if (static_cast<int>(recent.size()) == c_.window && acc < mean - c_.drop) {
-        adapt(site);
+        adapt(site, inbox);
         recent.clear();
         continue;
       }
@@ -231,7 +233,7 @@ private:
   }
 
   /// Drift: find the classes handled badly, ask for neighbours, pull their slices and merge.
-  void adapt(int site) {
+  void adapt(int site, Inbox& inbox) {
     RunContext& ctx = *ctx_;
     const SiteData& data = ctx.workload->site(site, sg4::Engine::get_clock());
     std::vector<int> weak = weak_classes(*models_[site], data);
@@ -241,7 +243,7 @@ private:
     long long query = ++queries_[site];
     ctx.transport.post(metadata_service(), "neighbours", NeighbourQuery{site, data.class_share, weak, query});
     auto is_answer = [query](const Envelope& e) { return e.kind == "neighbours" && e.as<SiteList>().query == query; };
-    auto reply = await(site, is_answer);
+    auto reply = await(inbox, is_answer);
     if (!reply) { // the metadata service is out of reach: learn on alone
       abandoned_++;
       return;
@@ -260,7 +262,7 @@ private:
     };
     std::vector<ModelSlice> slices;
     while (!waiting.empty()) {
-      auto env = await(site, is_slice);
+      auto env = await(inbox, is_slice);
       if (!env)
         break;
       waiting.erase(env->from);
@@ -317,14 +319,8 @@ private:
 
   /// The next message at the site's inbox that `wanted` accepts, waiting at most reply_timeout_s; other
   /// messages there are late answers to queries given up on, and are dropped. Null on timeout.
-  EnvelopePtr await(int site, const std::function<bool(const Envelope&)>& wanted) {
-    double deadline = sg4::Engine::get_clock() + c_.reply_timeout_s;
-    while (true) {
-      EnvelopePtr env = std::isinf(deadline) ? ctx_->transport.recv(site_inbox(site).mailbox)
-                                             : ctx_->transport.recv_until(site_inbox(site).mailbox, deadline);
-      if (!env || wanted(*env))
-        return env;
-    }
+  EnvelopePtr await(Inbox& inbox, const Inbox::Test& wanted) {
+    return inbox.take(wanted, sg4::Engine::get_clock() + c_.reply_timeout_s, Inbox::Others::drop);
   }
 
   /// The slices' rows, averaged when several peers sent the same classes, replace the site's own.

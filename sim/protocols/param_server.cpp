@@ -1,4 +1,5 @@
 #include "sim/protocols/param_server.hpp"
+#include "sim/inbox.hpp"
 #include "sim/wire.hpp"
 
 #include <fmt/format.h>
@@ -198,11 +199,12 @@ void PsJob::work(std::size_t w) {
   const TrainingParams& t = config_.training;
   MinibatchSgd sgd(data, t.batch, t.lr, config_.momentum, rng);
   Eigen::VectorXd adagrad = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(model.local_size()));
+  Inbox inbox(ctx_.transport, worker_mailbox(w)); // replies to its pulls, and "stop"
   request_keys(w);
   long long fresh = -1; // the complete clock the cached values are known to include
-  if (!receive_values(w, model, fresh))
+  if (!receive_values(w, inbox, model, fresh))
     return;
-  for (long long c = 0; !stop_waiting(w); ++c) {
+  for (long long c = 0; !stop_waiting(w, inbox); ++c) {
     sg4::this_actor::sleep_until(static_cast<double>(c) * config_.period_s);
     // The pull of the next clock rides on this clock's push (as servers push fresh values in Bosen or
     // IterStore): one WAN round trip per clock, not two. SSP pulls only when the cache gets too old.
@@ -212,7 +214,7 @@ void PsJob::work(std::size_t w) {
                           : config_.sync == Consistency::ssp ? next - config_.staleness
                                                              : 0;
     push(w, train_clock(w, model, sgd, adagrad, rng), model.value_bytes, need ? min_clock : -1);
-    if (need && !receive_values(w, model, fresh))
+    if (need && !receive_values(w, inbox, model, fresh))
       return;
   }
 }
@@ -253,14 +255,14 @@ void PsJob::request_keys(std::size_t w) {
   sg4::Comm::wait_all(sends);
 }
 
-bool PsJob::receive_values(std::size_t w, Model& model, long long& fresh) {
+bool PsJob::receive_values(std::size_t w, Inbox& inbox, Model& model, long long& fresh) {
   std::size_t asked = 0;
   for (const auto& slots : slots_[w])
     asked += !slots.empty();
   bool go = true;
   fresh = std::numeric_limits<long long>::max();
   for (std::size_t n = 0; n < asked; ++n) {
-    auto env = ctx_.transport.recv(worker_mailbox(w));
+    auto env = inbox.take_any({"values", "stop"});
     if (env->kind == "stop") {
       go = false;
       continue;
@@ -421,9 +423,11 @@ void PsJob::stop(std::size_t except) {
   if (stop_sent_)
     return;
   stop_sent_ = true;
+  std::vector<Endpoint> others;
   for (std::size_t k = 0; k < shards_.size(); ++k)
     if (k != except)
-      ctx_.transport.post(shard_endpoint(k), "stop", Opaque{kHeaderBytes}, "control");
+      others.push_back(shard_endpoint(k));
+  post_all(ctx_.transport, others, "stop", Opaque{kHeaderBytes}, "control");
   if (except < shards_.size())
     stop_workers(except);
 }
@@ -446,10 +450,10 @@ void PsJob::stop_workers(std::size_t k) {
 
 /// Before each clock: whether a shard's "stop" has reached worker w. Between clocks no reply is due, so
 /// whatever waits in its mailbox is a stop.
-bool PsJob::stop_waiting(std::size_t w) {
-  if (!ctx_.transport.has_mail(worker_mailbox(w)))
+bool PsJob::stop_waiting(std::size_t w, Inbox& inbox) {
+  if (!inbox.has_mail())
     return false;
-  auto env = ctx_.transport.recv(worker_mailbox(w));
+  auto env = inbox.take_any({"values", "stop"});
   if (env->kind != "stop")
     throw std::logic_error(fmt::format("{}: a \"{}\" message between clocks", worker_mailbox(w), env->kind));
   return true;

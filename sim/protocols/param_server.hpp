@@ -37,6 +37,8 @@
 
 namespace geosim {
 
+class Inbox;
+
 enum class Consistency { bsp, ssp, async };
 
 struct PsConfig {
@@ -136,12 +138,12 @@ private:
   void serve(std::size_t k);
   bool ready(std::size_t k, std::size_t worker, long long min_clock);
   void stop_workers(std::size_t k);
-  bool stop_waiting(std::size_t w);
+  bool stop_waiting(std::size_t w, Inbox& inbox);
   void work(std::size_t w);
   void clock_done(std::size_t shard);
   Metrics judge(long long clock);
   void request_keys(std::size_t w);
-  bool receive_values(std::size_t w, Model& model, long long& fresh);
+  bool receive_values(std::size_t w, Inbox& inbox, Model& model, long long& fresh);
   Eigen::VectorXd train_clock(std::size_t w, Model& model, MinibatchSgd& sgd, Eigen::VectorXd& adagrad, Rng& rng);
   void push(std::size_t w, const Eigen::VectorXd& by_key, int value_bytes, long long then_pull);
   Eigen::VectorXd apply_push(const std::vector<std::int64_t>& keys, const Eigen::VectorXd& pushed);
