@@ -202,11 +202,9 @@ int main(int argc, char** argv) {
 
   try {
     if (*run) {
-      Scenario sc = load_scenario(scenario_file, overrides, seed);
+      Scenario sc = load_scenario(scenario_file, overrides, seed, only);
       warn_of_long_run(sc);
       check_simgrid_args(sc.network, simgrid_args);
-      if (!only.empty())
-        keep_strategies(sc, only);
       run_opts.simgrid_args = simgrid_args;
       return run_scenario(sc, run_opts);
     }

@@ -228,9 +228,38 @@ void slow_platform(PlatformSpec& p, double k) {
     link.bandwidth_Bps /= k;
 }
 
+/// Keeps only the strategies with these labels (geosim run --only); an unknown label is an input error.
+void keep_strategies(Scenario& sc, const std::vector<std::string>& labels) {
+  std::vector<StrategyEntry> kept;
+  for (const auto& label : labels) {
+    auto it = std::find_if(sc.strategies.begin(), sc.strategies.end(),
+                           [&](const StrategyEntry& e) { return e.label == label; });
+    if (it == sc.strategies.end())
+      input_error(sc.file, "strategy", "--only to name strategy labels of this scenario", "\"" + label + "\"");
+    kept.push_back(*it);
+  }
+  sc.strategies = std::move(kept);
+  if (std::none_of(sc.strategies.begin(), sc.strategies.end(),
+                   [&](const StrategyEntry& e) { return e.label == sc.reference; }))
+    sc.reference = sc.strategies.front().label;
+}
+
+/// A crash must not be left to a strategy that cannot recover from it: it would wait for ever on a lost
+/// message. Refused in one line instead.
+void check_site_failures(const Scenario& sc) {
+  if (!sc.platform.has_site_failures())
+    return;
+  for (const auto& e : sc.strategies)
+    if (!e.strategy->survives_site_failures())
+      input_error(sc.file, "network.faults.sites_fail_s",
+                  "no site failures for a strategy that does not survive them (fedavg needs deadline_s; "
+                  "param_server, gaia and traffic do not yet; docs/faults.md)",
+                  fmt::format("strategy \"{}\" ({})", e.label, e.name));
+}
+
 } // namespace
 
-Scenario parse_scenario(const json& doc, const std::string& file) {
+Scenario parse_scenario(const json& doc, const std::string& file, const std::vector<std::string>& only) {
   Scenario sc;
   sc.file = file;
   Field root(file, "", doc);
@@ -293,13 +322,6 @@ Scenario parse_scenario(const json& doc, const std::string& file) {
   } else {
     add(strategies);
   }
-  if (sc.platform.has_site_failures())
-    for (const auto& e : sc.strategies)
-      if (!e.strategy->survives_site_failures())
-        input_error(file, "network.faults.sites_fail_s",
-                    "no site failures for a strategy that does not survive them (fedavg needs deadline_s; "
-                    "param_server, gaia and traffic do not yet; docs/faults.md)",
-                    fmt::format("strategy \"{}\" ({})", e.label, e.name));
   sc.reference = sc.strategies.front().label;
   if (auto r = root.maybe("reference")) {
     sc.reference = r->string();
@@ -307,28 +329,16 @@ Scenario parse_scenario(const json& doc, const std::string& file) {
       r->fail("the label of one of this scenario's strategies");
   }
   root.finish();
+  if (!only.empty()) // the strategies left out of this run need not survive its crashes, nor fit
+    keep_strategies(sc, only);
+  check_site_failures(sc);
   check_sovereignty(sc);
   check_footprint(sc);
   return sc;
 }
 
-void keep_strategies(Scenario& sc, const std::vector<std::string>& labels) {
-  std::vector<StrategyEntry> kept;
-  for (const auto& label : labels) {
-    auto it = std::find_if(sc.strategies.begin(), sc.strategies.end(),
-                           [&](const StrategyEntry& e) { return e.label == label; });
-    if (it == sc.strategies.end())
-      input_error(sc.file, "strategy", "--only to name strategy labels of this scenario", "\"" + label + "\"");
-    kept.push_back(*it);
-  }
-  sc.strategies = std::move(kept);
-  if (std::none_of(sc.strategies.begin(), sc.strategies.end(),
-                   [&](const StrategyEntry& e) { return e.label == sc.reference; }))
-    sc.reference = sc.strategies.front().label;
-}
-
 Scenario load_scenario(const std::string& file, const std::vector<std::string>& overrides,
-                       std::optional<long long> seed) {
+                       std::optional<long long> seed, const std::vector<std::string>& only) {
   json doc = load_json_file(file);
   for (const auto& o : overrides)
     apply_override(doc, o, file);
@@ -337,7 +347,7 @@ Scenario load_scenario(const std::string& file, const std::vector<std::string>& 
       input_error(file, "", "a scenario object", describe(doc));
     doc["seed"] = *seed;
   }
-  return parse_scenario(doc, file);
+  return parse_scenario(doc, file, only);
 }
 
 } // namespace geosim

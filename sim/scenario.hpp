@@ -79,10 +79,10 @@ inline constexpr double kNs3BufferBytes = 1073741824;
 /// it is valid JSON, otherwise taken as a string.
 void apply_override(json& doc, const std::string& assignment, const std::string& file);
 
-Scenario parse_scenario(const json& doc, const std::string& file);
-/// Keeps only the strategies with these labels (geosim run --only); an unknown label is an input error.
-void keep_strategies(Scenario& sc, const std::vector<std::string>& labels);
+/// `only`: keep only the strategies with these labels (geosim run --only; an unknown label is an input
+/// error), before the checks that concern each strategy (crashes it must survive, memory it needs).
+Scenario parse_scenario(const json& doc, const std::string& file, const std::vector<std::string>& only = {});
 Scenario load_scenario(const std::string& file, const std::vector<std::string>& overrides = {},
-                       std::optional<long long> seed = std::nullopt);
+                       std::optional<long long> seed = std::nullopt, const std::vector<std::string>& only = {});
 
 } // namespace geosim

@@ -324,6 +324,18 @@ TEST_CASE("a site failure that a strategy would not survive is refused in one li
   std::string file = write_text(dir / "crashes.txt", "# site from to\nc2 0.05 0.08\nc2 0 0.01\n");
   refused("--set strategy.deadline_s=0.03 --set 'network.faults={\"sites_fail_file\": \"" + file + "\"}'",
           file + ":3: expected an interval with 0 < from_s < to_s, got \"c2 0 0.01\"");
+  // A run of the strategies that survive is not refused for the others of the scenario (--only).
+  const std::string pair = " --set 'strategy=[{\"name\": \"fedavg\", \"server_site\": \"hub\", \"deadline_s\": 0.03}, "
+                           "{\"name\": \"param_server\"}]' --set stop.max_iterations=2";
+  auto out = temp_dir("crash-only");
+  auto all = run_geosim("run -q " + data("fedavg-small.json") + c2 + pair + " -o " + (out / "all").string());
+  CHECK(all.status == 2);
+  CHECK_THAT(all.err, Catch::Contains("got strategy \"param_server\" (param_server)"));
+  auto only = run_geosim("run -q " + data("fedavg-small.json") + c2 + pair + " --only fedavg -o " +
+                         (out / "only").string());
+  INFO(only.err);
+  CHECK(only.status == 0);
+  CHECK(read_json(out / "only" / "fedavg" / "summary.json")["faults"]["failures_by_site"].contains("c2"));
 }
 
 TEST_CASE("fedavg without a deadline waits for clients cut off one after the other, and finishes",
