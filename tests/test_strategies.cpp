@@ -247,6 +247,9 @@ TEST_CASE("isolated: a site that crashes goes on from the model it saved, and le
   CHECK(clean["sim_time_s"].get<double>() == Approx(5 * step).epsilon(1e-9));
   CHECK(crash["sim_time_s"].get<double>() == Approx(1e-4 + 4 * step).epsilon(1e-9));
   CHECK(crash["final"] == clean["final"]);
+  // Compute counts what was done: the 2nd iteration twice, the first time only until the crash.
+  CHECK(crash["compute"]["core_s"].get<double>() ==
+        Approx(clean["compute"]["core_s"].get<double>() + (5e-5 - step)).epsilon(1e-9));
   // Row by row, the same figures: strategy, site, iteration, loss, accuracy (not the time, bytes, compute).
   auto rows = [](const std::string& csv) {
     std::vector<std::string> out;

@@ -5,6 +5,7 @@
 
 #include <simgrid/s4u.hpp>
 
+#include <algorithm>
 #include <numeric>
 
 namespace sg4 = simgrid::s4u;
@@ -17,9 +18,20 @@ void charge_flops(double flops) {
   sg4::Host* host = sg4::this_actor::get_host();
   // thread_execute's amount is per thread: each core gets its share, so time = flops / (speed x cores).
   int cores = host->get_core_count();
-  if (ComputeLedger* ledger = ComputeLedger::of(host))
+  ComputeLedger* ledger = ComputeLedger::of(host);
+  if (ledger) // booked when it starts, so that a sample taken meanwhile counts it (as it always has)
     ledger->charge(host, flops);
-  sg4::this_actor::thread_execute(host, flops / cores, cores);
+  double start = sg4::Engine::get_clock();
+  try {
+    sg4::this_actor::thread_execute(host, flops / cores, cores);
+  } catch (const simgrid::ForcefulKillException&) {
+    // The site crashed mid-computation: the part not done is taken back. SimGrid forgets a failed
+    // execution's progress, so the part done is bounded by the host's full speed over the time it ran.
+    double done = std::min(flops, (sg4::Engine::get_clock() - start) * host->get_speed() * cores);
+    if (ledger)
+      ledger->charge(host, done - flops);
+    throw;
+  }
 }
 
 long long train_epochs(Model& model, const Dataset& data, int epochs, int batch, double lr, Rng& rng) {
