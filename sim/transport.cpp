@@ -115,7 +115,7 @@ void Transport::wait_for_route(const sg4::Host* from, const sg4::Host* to) {
 void Transport::deferred_post(sg4::Mailbox* mbox, Envelope* env, double bytes, const sg4::Host* to) {
   sg4::ActorPtr helper = sg4::Actor::create("deferred send", env->from, [this, mbox, env, bytes, to] {
     wait_for_route(env->from, to);
-    mbox->put_init(env, bytes)->detach();
+    mbox->put_init(env, bytes)->detach(delete_envelope);
   });
   helper->daemonize(); // like the detached comm it stands for, it does not keep the run alive
   plumbing_.insert(helper->get_pid());
@@ -125,6 +125,7 @@ void Transport::put_or_lose(sg4::Mailbox* mbox, Envelope* env, double bytes) {
   try {
     mbox->put(env, bytes);
   } catch (const simgrid::NetworkFailureException&) {
+    delete env;
     lose();
   }
 }

@@ -44,6 +44,8 @@ struct Envelope {
   template <class T> const T& as() const { return std::any_cast<const T&>(body); }
 };
 using EnvelopePtr = std::unique_ptr<Envelope>;
+/// What SimGrid calls on a detached message that failed (a crashed end): the message is gone.
+inline void delete_envelope(void* env) { delete static_cast<Envelope*>(env); }
 
 /// Payload size on the wire: a payload type either has a member wire_bytes() or is a plain byte count.
 template <class T> double wire_bytes_of(const T& p) { return static_cast<double>(p.wire_bytes()); }
@@ -110,7 +112,7 @@ public:
     if (route_down(env->from, to.host))
       deferred_post(mbox, env.release(), bytes, to.host);
     else
-      mbox->put_init(env.release(), bytes)->detach();
+      mbox->put_init(env.release(), bytes)->detach(delete_envelope);
   }
   /// Blocking receive: the next message to have arrived at this mailbox, from any sender.
   EnvelopePtr recv(const std::string& mailbox);

@@ -171,7 +171,7 @@ private:
   std::vector<std::vector<std::int64_t>> shard_keys_;        ///< per shard: the shared keys it holds
   ServerStep step_;                                          ///< the servers' optimizer state
   long long evaluated_ = -1;
-  bool stop_sent_ = false; ///< the observer's: the stop has been decided (no shard reads it)
+  bool stop_sent_ = false; ///< the observer's own: the stop is decided (no protocol step reads it)
 };
 
 } // namespace geosim
