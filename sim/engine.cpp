@@ -199,18 +199,23 @@ bool all_wait_for_nothing(const Transport& transport) {
 /// A daemon on a host that never crashes sleeps until the last boot, so that each one happens.
 void keep_time_until_boots(const Platform& platform) {
   double last_boot = 0;
-  for (const auto& site : platform.spec.sites)
+  for (const auto& site : platform.spec.sites) {
     for (const auto& [from, to] : site.fail_s)
       last_boot = std::max(last_boot, to);
+    for (const auto& [host, down] : site.host_fail_s)
+      for (const auto& [from, to] : down)
+        last_boot = std::max(last_boot, to);
+  }
   if (last_boot <= 0)
     return;
-  for (int s = 0; s < platform.site_count(); ++s)
-    if (platform.spec.sites[static_cast<std::size_t>(s)].fail_s.empty() && !platform.workers[s].empty()) {
-      simgrid::s4u::Actor::create("boot clock", platform.workers[s][0], [last_boot] {
-        simgrid::s4u::this_actor::sleep_until(last_boot);
-      })->daemonize();
-      return;
-    }
+  for (const auto& hosts : platform.workers)
+    for (auto* host : hosts)
+      if (!platform.can_fail(host)) {
+        simgrid::s4u::Actor::create("boot clock", host, [last_boot] {
+          simgrid::s4u::this_actor::sleep_until(last_boot);
+        })->daemonize();
+        return;
+      }
 }
 
 } // namespace

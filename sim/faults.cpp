@@ -83,12 +83,31 @@ void site_intervals(Field f, const PlatformSpec& p, bool crash,
   for (const auto& site : f.keys()) {
     int i = p.site_index(site);
     if (i < 0)
-      input_error(f.file(), f.path() + "." + site, "the name of a site of the platform");
+      input_error(f.file(), f.path() + "." + site, "the name of a site of the platform", "\"" + site + "\"");
     out[i] = intervals(f.at(site));
     for (const auto& [from, to] : out[i])
       if (crash && !(from > 0))
         input_error(f.file(), f.path() + "." + site,
                     "intervals that begin after 0 (the site's hosts boot at 0 to start its actors)",
+                    fmt::format("[{:g}, {:g}]", from, to));
+  }
+}
+
+/// Crash intervals by host, inline: {"<host>": [[from_s, to_s], ...]}, hosts named as the platform names
+/// them (<site>-w<i>, <site>-s<i>).
+void host_intervals(Field f, const PlatformSpec& p, std::map<std::string, std::vector<std::pair<double, double>>>& out) {
+  std::set<std::string> hosts;
+  for (const auto& site : p.sites)
+    for (auto& name : host_names(site))
+      hosts.insert(std::move(name));
+  for (const auto& host : f.keys()) {
+    if (!hosts.count(host))
+      input_error(f.file(), f.path() + "." + host, "the name of a host of the platform (<site>-w<i> or <site>-s<i>)",
+                  "\"" + host + "\"");
+    out[host] = intervals(f.at(host));
+    for (const auto& [from, to] : out[host])
+      if (!(from > 0))
+        input_error(f.file(), f.path() + "." + host, "intervals that begin after 0 (a host boots at 0 to start its actors)",
                     fmt::format("[{:g}, {:g}]", from, to));
   }
 }
@@ -168,6 +187,8 @@ FaultsSpec parse_faults(Field f, const PlatformSpec& p, long long default_seed) 
     site_intervals(*fail, p, true, s.sites_fail_s);
   if (auto file = f.maybe("sites_fail_file"))
     read_site_intervals(file->beside_file(file->string()), p, "file of site failures", true, s.sites_fail_s);
+  if (auto hosts = f.maybe("hosts_fail_s"))
+    host_intervals(*hosts, p, s.hosts_fail_s);
   f.finish();
   return s;
 }
@@ -187,6 +208,13 @@ void apply_faults(PlatformSpec& p, const FaultsSpec& faults, const std::string& 
     }
   for (const auto& [site, down] : crashes)
     p.sites[static_cast<std::size_t>(site)].fail_s = merged(down);
+  for (auto& site : p.sites) // a host that crashes alone is also down whenever its whole site is
+    for (const auto& name : host_names(site))
+      if (auto it = faults.hosts_fail_s.find(name); it != faults.hosts_fail_s.end()) {
+        auto down = it->second;
+        down.insert(down.end(), site.fail_s.begin(), site.fail_s.end());
+        site.host_fail_s[name] = merged(down);
+      }
   bool generated = faults.bandwidth || faults.outages;
   for (auto& l : links) {
     std::vector<std::pair<double, double>> down;
@@ -224,6 +252,14 @@ json site_failures_report(const PlatformSpec& p) {
   for (const auto& site : p.sites)
     if (!site.fail_s.empty())
       out[site.name] = intervals_report(site.fail_s, "failures");
+  return out;
+}
+
+json host_failures_report(const PlatformSpec& p) {
+  json out = json::object();
+  for (const auto& site : p.sites)
+    for (const auto& [host, down] : site.host_fail_s)
+      out[host] = intervals_report(down, "failures");
   return out;
 }
 

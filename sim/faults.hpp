@@ -33,6 +33,8 @@ struct FaultsSpec {
   std::map<int, std::vector<std::pair<double, double>>> sites_down_s; ///< inline and from sites_down_file
   /// Sites that crash: every host off (its actors die) in these intervals; inline and from sites_fail_file.
   std::map<int, std::vector<std::pair<double, double>>> sites_fail_s;
+  /// Single hosts that crash (the rest of their site stays up), by host name.
+  std::map<std::string, std::vector<std::pair<double, double>>> hosts_fail_s;
   /// Crashes drawn per site until the horizon: up and down times from exponentials of these means.
   struct SiteFailures {
     double mtbf_s = 0, mttr_s = 0;
@@ -52,5 +54,7 @@ void apply_faults(PlatformSpec& p, const FaultsSpec& faults, const std::string& 
 json faults_report(const PlatformSpec& p);
 /// The same per site that crashes.
 json site_failures_report(const PlatformSpec& p);
+/// The same per host that crashes alone (its site's crashes included).
+json host_failures_report(const PlatformSpec& p);
 
 } // namespace geosim

@@ -81,7 +81,7 @@ std::vector<int> parse_site_selection(Field f, const PlatformSpec& p) {
 }
 
 bool PlatformSpec::has_site_failures() const {
-  return std::any_of(sites.begin(), sites.end(), [](const SiteSpec& s) { return !s.fail_s.empty(); });
+  return std::any_of(sites.begin(), sites.end(), [](const SiteSpec& s) { return s.can_crash(); });
 }
 
 std::vector<const WanLinkSpec*> PlatformSpec::wan_path(int a, int b) const {
@@ -99,6 +99,15 @@ std::vector<const WanLinkSpec*> PlatformSpec::wan_path(int a, int b) const {
 
 std::string worker_name(const SiteSpec& site, int i) { return fmt::format("{}-w{}", site.name, i); }
 std::string server_name(const SiteSpec& site, int i) { return fmt::format("{}-s{}", site.name, i); }
+
+std::vector<std::string> host_names(const SiteSpec& site) {
+  std::vector<std::string> out;
+  for (int i = 0; i < site.workers.count; ++i)
+    out.push_back(worker_name(site, i));
+  for (int i = 0; i < site.servers.count; ++i)
+    out.push_back(server_name(site, i));
+  return out;
+}
 
 namespace {
 
@@ -338,9 +347,9 @@ std::vector<HostLinks> create_hosts(sg4::NetZone* zone, const SiteSpec& site, Pl
     auto& group = i < static_cast<std::size_t>(site.workers.count) ? out.workers.back() : out.servers.back();
     group.push_back(hosts[i].host);
     out.site_of[hosts[i].host] = index;
-    if (!site.fail_s.empty())
+    if (const auto& down = site.host_down(hosts[i].host->get_name()); !down.empty())
       hosts[i].host->set_state_profile(simgrid::kernel::profile::ProfileBuilder::from_string(
-          hosts[i].host->get_name() + "-state", state_profile(site.fail_s), -1));
+          hosts[i].host->get_name() + "-state", state_profile(down), -1));
   }
   return hosts;
 }
@@ -460,6 +469,10 @@ Platform build_platform(const PlatformSpec& spec) {
   // SimGrid 3.32 fires this only after an XML platform; ns-3 builds its routing tables on it.
   sg4::Engine::on_platform_created();
   return out;
+}
+
+bool Platform::can_fail(const sg4::Host* h) const {
+  return !spec.sites[static_cast<std::size_t>(site(h))].host_down(h->get_name()).empty();
 }
 
 } // namespace geosim

@@ -41,7 +41,21 @@ struct SiteSpec {
   /// [from, to) intervals in which every host of the site is off (a crash: the scenario's
   /// network.faults.sites_fail_s); its actors die and it boots again at `to` (not set from the platform).
   std::vector<std::pair<double, double>> fail_s;
+  /// Hosts of the site that crash alone (network.faults.hosts_fail_s), by name: each one's intervals,
+  /// the site's own crashes merged in.
+  std::map<std::string, std::vector<std::pair<double, double>>> host_fail_s;
+
+  /// When host `name` of this site is off: its own crashes and the site's.
+  const std::vector<std::pair<double, double>>& host_down(const std::string& name) const {
+    auto it = host_fail_s.find(name);
+    return it == host_fail_s.end() ? fail_s : it->second;
+  }
+  /// Whether any host of the site ever crashes.
+  bool can_crash() const { return !fail_s.empty() || !host_fail_s.empty(); }
 };
+
+/// The names of a site's hosts, workers first: <site>-w<i>, then servers <site>-s<i>.
+std::vector<std::string> host_names(const SiteSpec& site);
 
 struct WanLinkSpec {
   double bandwidth_Bps = 0; ///< bytes per second
@@ -103,8 +117,9 @@ struct Platform {
 
   int site_count() const { return static_cast<int>(spec.sites.size()); }
   int site(const simgrid::s4u::Host* h) const { return site_of.at(h); }
-  /// Whether the host's site crashes during the run (its actors must then come back when it boots).
-  bool can_fail(const simgrid::s4u::Host* h) const { return !spec.sites[site(h)].fail_s.empty(); }
+  /// Whether the host crashes during the run, alone or with its site (its actors must then come back when
+  /// it boots).
+  bool can_fail(const simgrid::s4u::Host* h) const;
   const std::string& site_name(int s) const { return spec.sites[s].name; }
 };
 

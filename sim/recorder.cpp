@@ -160,6 +160,8 @@ json Recorder::faults_summary() const {
   json out = {{"seed", f ? json(f->seed) : json(nullptr)}, {"outages_by_link", faults_report(scenario_.platform)}};
   if (scenario_.platform.has_site_failures()) {
     out["failures_by_site"] = site_failures_report(scenario_.platform);
+    if (json hosts = host_failures_report(scenario_.platform); !hosts.empty())
+      out["failures_by_host"] = hosts;
     out["lost_messages"] = transport_.counters().lost_messages;
   }
   return out;

@@ -249,9 +249,11 @@ void keep_strategies(Scenario& sc, const std::vector<std::string>& labels) {
 void check_site_failures(const Scenario& sc) {
   if (!sc.platform.has_site_failures())
     return;
+  bool sites = std::any_of(sc.platform.sites.begin(), sc.platform.sites.end(),
+                           [](const SiteSpec& s) { return !s.fail_s.empty(); });
   for (const auto& e : sc.strategies)
     if (!e.strategy->survives_site_failures())
-      input_error(sc.file, "network.faults.sites_fail_s",
+      input_error(sc.file, sites ? "network.faults.sites_fail_s" : "network.faults.hosts_fail_s",
                   "no site failures for a strategy that does not survive them (fedavg needs deadline_s; "
                   "param_server, gaia and traffic do not yet; docs/faults.md)",
                   fmt::format("strategy \"{}\" ({})", e.label, e.name));

@@ -30,7 +30,7 @@ public:
     if (auto judge = p.maybe("judge"))
       judge->fail("no \"judge\" here: the scenario's \"evaluation\": {\"test\": \"sites\"} judges every strategy "
                   "on the sites' test sets");
-    if (!sc.platform.sites[site_].fail_s.empty())
+    if (sc.platform.sites[site_].can_crash())
       input_error(p.file(), p.path() + ".site",
                   "a site that does not crash (the gathered data and the training live there)",
                   sc.platform.sites[site_].name);

@@ -43,7 +43,7 @@ public:
     }
     if (auto d = p.maybe("deadline_s"))
       deadline_s_ = d->number(0, std::numeric_limits<double>::infinity(), true);
-    if (!sc.platform.sites[server_site_].fail_s.empty())
+    if (sc.platform.sites[server_site_].can_crash())
       input_error(p.file(), p.path() + ".server_site",
                   "a site that does not crash (the server holds the only copy of the global model, so FedAvg does "
                   "not survive its crash)",

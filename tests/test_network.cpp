@@ -327,7 +327,7 @@ TEST_CASE("bad faults are refused naming the field", "[network][faults][errors]"
   CHECK_THAT(err("faults-twice", {{"correlated", {{"wan-fast-b"}, {"wan-fast-b"}}}}),
              Contains("a link in one correlated group only"));
   CHECK_THAT(err("faults-site", {{"sites_down_s", {{"nowhere", {{1, 2}}}}}}),
-             Contains("network.faults.sites_down_s.nowhere: the name of a site"));
+             Contains("network.faults.sites_down_s.nowhere: expected the name of a site of the platform, got \"nowhere\""));
   CHECK_THAT(err("faults-interval", {{"sites_down_s", {{"b", {{2, 1}}}}}}),
              Contains("with from_s < to_s"));
   CHECK_THAT(err("faults-horizon", {{"outages", {{"mtbf_s", 10}, {"mttr_s", 1}}}}),

@@ -199,6 +199,45 @@ TEST_CASE("fedavg: a client whose site crashes misses its round and serves again
   CHECK(late["faults"]["lost_messages"] == 2);
 }
 
+TEST_CASE("a host that crashes alone does what its site's crash does to the actors on it",
+          "[strategies][fedavg][faults]") {
+  // c2 has one host, c2-w0, FedAvg's client there: crashing the host is crashing the site, to the byte,
+  // and summary.json names the host beside it.
+  const std::string common = "--set strategy.fraction=1 --set stop.max_iterations=6 --set strategy.deadline_s=0.03";
+  auto out = temp_dir("host-crash");
+  auto run_with = [&](const std::string& name, const std::string& faults) {
+    auto r = run_geosim("run -q " + data("fedavg-small.json") + " " + common + " --set 'network.faults=" + faults +
+                        "' -o " + (out / name).string());
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    return out / name / "fedavg";
+  };
+  auto site = run_with("site", R"({"sites_fail_s": {"c2": [[0.05, 0.08]]}})");
+  auto host = run_with("host", R"({"hosts_fail_s": {"c2-w0": [[0.05, 0.08]]}})");
+  CHECK(read_text(site / "convergence.csv") == read_text(host / "convergence.csv"));
+  auto s = read_json(site / "summary.json"), h = read_json(host / "summary.json");
+  CHECK(h["details"] == s["details"]);
+  CHECK(h["bytes"] == s["bytes"]);
+  CHECK(h["faults"]["lost_messages"] == 2);
+  CHECK(h["faults"]["failures_by_host"]["c2-w0"]["down_s"].get<double>() == Approx(0.03));
+  CHECK(h["faults"]["failures_by_site"].empty());
+  // A host's crash is refused where a site's would be, and a host must be one of the platform's.
+  auto refused = [](const std::string& extra, const std::string& expected) {
+    auto r = run_geosim("validate " + data("fedavg-small.json") + " " + extra);
+    CHECK(r.status == 2);
+    CHECK(line_count(r.err) == 1);
+    CHECK_THAT(r.err, Catch::Contains(expected));
+  };
+  refused(common + R"( --set 'network.faults={"hosts_fail_s": {"hub-w0": [[0.05, 0.08]]}}')",
+          "strategy.server_site: expected a site that does not crash");
+  refused(R"(--set 'network.faults={"hosts_fail_s": {"c2-w0": [[0.05, 0.08]]}}')",
+          "network.faults.hosts_fail_s: expected no site failures for a strategy that does not survive them");
+  refused(R"(--set 'network.faults={"hosts_fail_s": {"c2-w9": [[0.05, 0.08]]}}')",
+          "network.faults.hosts_fail_s.c2-w9: expected the name of a host of the platform");
+  refused(R"(--set 'network.faults={"hosts_fail_s": {"c2-w0": [[0, 0.08]]}}')",
+          "network.faults.hosts_fail_s.c2-w0: expected intervals that begin after 0");
+}
+
 TEST_CASE("centralized: a site that crashes while shipping its raw data ships it again once booted",
           "[strategies][faults]") {
   // Three shards of 160 samples x 1000 bytes, each over its own 10 Mb/s uplink: 0.1381 s. c2 crashes at
