@@ -95,7 +95,8 @@ void site_intervals(Field f, const PlatformSpec& p, bool crash,
 
 /// Crash intervals by host, inline: {"<host>": [[from_s, to_s], ...]}, hosts named as the platform names
 /// them (<site>-w<i>, <site>-s<i>).
-void host_intervals(Field f, const PlatformSpec& p, std::map<std::string, std::vector<std::pair<double, double>>>& out) {
+void host_intervals(Field f, const PlatformSpec& p,
+                    std::map<std::string, std::vector<std::pair<double, double>>>& out) {
   std::set<std::string> hosts;
   for (const auto& site : p.sites)
     for (auto& name : host_names(site))
@@ -107,7 +108,8 @@ void host_intervals(Field f, const PlatformSpec& p, std::map<std::string, std::v
     out[host] = intervals(f.at(host));
     for (const auto& [from, to] : out[host])
       if (!(from > 0))
-        input_error(f.file(), f.path() + "." + host, "intervals that begin after 0 (a host boots at 0 to start its actors)",
+        input_error(f.file(), f.path() + "." + host,
+                    "intervals that begin after 0 (a host boots at 0 to start its actors)",
                     fmt::format("[{:g}, {:g}]", from, to));
   }
 }

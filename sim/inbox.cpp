@@ -13,8 +13,7 @@ EnvelopePtr Inbox::take(const Test& wanted, double deadline, Others others) {
     return env;
   }
   while (true) {
-    EnvelopePtr env =
-        std::isinf(deadline) ? transport_.recv(mailbox_) : transport_.recv_until(mailbox_, deadline);
+    EnvelopePtr env = std::isinf(deadline) ? transport_.recv(mailbox_) : transport_.recv_until(mailbox_, deadline);
     if (!env || wanted(*env))
       return env;
     if (others == Others::keep)

@@ -135,7 +135,9 @@ private:
     r.detail("threshold", m.threshold);
     r.detail("threshold_decay", m.decay ? "sqrt" : "none");
     r.detail("mirror_bound", m.mirror_bound);
-    r.detail("barrier", m.barrier == BarrierMode::always ? "always" : m.barrier == BarrierMode::never ? "never" : "auto");
+    r.detail("barrier", m.barrier == BarrierMode::always  ? "always"
+                        : m.barrier == BarrierMode::never ? "never"
+                                                          : "auto");
     r.detail("data_centers", dcs_.size());
   }
 

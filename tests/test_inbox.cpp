@@ -85,8 +85,8 @@ TEST_CASE("an inbox gives up at its deadline and drops what it is told to drop",
     post_from_a(t, p, {"slice", "neighbours", "slice"});
     sg4::Actor::create("reader", p.workers[1][0], [&t, &out] {
       Inbox in(t, "box");
-      auto answer = in.take([](const Envelope& e) { return e.kind == "neighbours"; }, Inbox::kForever,
-                            Inbox::Others::drop);
+      auto answer =
+          in.take([](const Envelope& e) { return e.kind == "neighbours"; }, Inbox::kForever, Inbox::Others::drop);
       out << seen(answer) << seen(in.take("slice")) << in.has_mail() << " ";
       // Nothing more comes: a take returns empty at its deadline, 1 s on.
       double t0 = sg4::Engine::get_clock();

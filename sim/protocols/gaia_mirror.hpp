@@ -121,7 +121,7 @@ private:
   std::vector<std::map<std::pair<int, std::size_t>, ClockSequence>> mirrors; ///< per shard, per sender
   std::vector<std::map<MessageId, std::vector<std::int64_t>>> announced;     ///< per shard: barriers waiting
   std::vector<std::set<MessageId>> applied;                                  ///< per shard
-  std::vector<std::vector<std::vector<simgrid::s4u::CommPtr>>> sending; ///< per shard, per data center
+  std::vector<std::vector<std::vector<simgrid::s4u::CommPtr>>> sending;      ///< per shard, per data center
   std::set<std::pair<std::size_t, std::size_t>> held; ///< (shard, worker) pulls held by a barrier
 };
 

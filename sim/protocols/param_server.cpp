@@ -15,7 +15,7 @@ namespace sg4 = simgrid::s4u;
 namespace geosim {
 namespace {
 
-using wire::kHeaderBytes;                  // worker id and clock in front of every PS message
+using wire::kHeaderBytes;                       // worker id and clock in front of every PS message
 constexpr double kKeyBytes = wire::kFieldBytes; // a key as a worker names it in its first pull
 
 struct PullRequest {

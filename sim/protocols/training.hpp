@@ -60,7 +60,7 @@ private:
     Metrics m;
     double weight;
   };
-  std::map<int, std::size_t> slot_;                               ///< site -> its place in the sum
+  std::map<int, std::size_t> slot_;                              ///< site -> its place in the sum
   std::map<long long, std::vector<std::optional<Figure>>> open_; ///< iterations not every site reported
 };
 
