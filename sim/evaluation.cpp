@@ -19,6 +19,28 @@ Metrics Evaluation::judge(const Model& model, const Dataset& test) {
   return m;
 }
 
+SiteMeans::SiteMeans(const std::vector<int>& sites) {
+  for (int s : sites)
+    slot_.emplace(s, slot_.size());
+}
+
+std::optional<Metrics> SiteMeans::add(long long iteration, int site, const Metrics& m, double weight) {
+  auto& figures = open_[iteration];
+  figures.resize(slot_.size());
+  figures.at(slot_.at(site)) = Figure{m, weight};
+  for (const auto& f : figures)
+    if (!f)
+      return std::nullopt;
+  double total = 0, loss = 0, accuracy = 0;
+  for (const auto& f : figures) {
+    total += f->weight;
+    loss += f->weight * f->m.loss;
+    accuracy += f->weight * f->m.accuracy;
+  }
+  open_.erase(iteration);
+  return Metrics{loss / total, accuracy / total};
+}
+
 namespace {
 
 /// A data site's current test set (it changes with drift).
@@ -32,20 +54,18 @@ Metrics judge_shared(RunContext& ctx, const Model& model, long long k) {
   TestSets policy = ctx.evaluation.test();
   if (policy == TestSets::global)
     return ctx.evaluation.judge(model, ctx.workload->global_test());
-  Metrics sum{0, 0};
-  double weight = 0;
-  for (int s : ctx.scenario.workload->partition.sites) {
+  const auto& sites = ctx.scenario.workload->partition.sites;
+  SiteMeans means(sites);
+  std::optional<Metrics> mean;
+  for (int s : sites) {
     const Dataset& test = own_test(ctx, s);
     Metrics m = ctx.evaluation.judge(model, test);
     ctx.recorder.sample(ctx.platform.site_name(s), k, m.loss, m.accuracy);
-    double w = static_cast<double>(test.size());
-    sum.loss += w * m.loss;
-    sum.accuracy += w * m.accuracy;
-    weight += w;
+    mean = means.add(k, s, m, static_cast<double>(test.size()));
   }
   if (policy == TestSets::both)
     return ctx.evaluation.judge(model, ctx.workload->global_test());
-  return {sum.loss / weight, sum.accuracy / weight};
+  return *mean;
 }
 
 SiteJudgement judge_site(RunContext& ctx, const Model& model, int site, long long k, std::optional<Metrics> own) {

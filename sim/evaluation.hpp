@@ -16,8 +16,10 @@
 // model's figure on the global test set; Gaia takes its worst replica instead of the mean.
 #include "sim/learning/model.hpp"
 
+#include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace geosim {
 
@@ -53,6 +55,26 @@ private:
 };
 
 struct RunContext;
+
+/// The run's figure from per-site figures (isolated learning and Cartel, whose sites finish an
+/// iteration at different times, and one model judged site by site): the figures of one iteration,
+/// averaged with weights (test-set sizes) once every site has reported it. The sum runs in the order of
+/// `sites`, whatever order the figures came in, so a site that finishes later (after a crash, say)
+/// leaves the mean's last digit as it was.
+class SiteMeans {
+public:
+  explicit SiteMeans(const std::vector<int>& sites = {});
+  /// Adds `site`'s figure for `iteration`; returns the weighted mean when it was the last one missing.
+  std::optional<Metrics> add(long long iteration, int site, const Metrics& m, double weight);
+
+private:
+  struct Figure {
+    Metrics m;
+    double weight;
+  };
+  std::map<int, std::size_t> slot_;                              ///< site -> its place in the sum
+  std::map<long long, std::vector<std::optional<Figure>>> open_; ///< iterations not every site reported
+};
 
 /// The scenario's policy applied to a model that every data site uses (FedAvg's global model, the
 /// parameter server's): records each data site's figure under `sites` and `both`, and returns the run's

@@ -115,28 +115,6 @@ void train_stream(Model& model, const Dataset& data, int batches, int batch, dou
   charge_flops(flops);
 }
 
-SiteMeans::SiteMeans(const std::vector<int>& sites) {
-  for (int s : sites)
-    slot_.emplace(s, slot_.size());
-}
-
-std::optional<Metrics> SiteMeans::add(long long iteration, int site, const Metrics& m, double weight) {
-  auto& figures = open_[iteration];
-  figures.resize(slot_.size());
-  figures.at(slot_.at(site)) = Figure{m, weight};
-  for (const auto& f : figures)
-    if (!f)
-      return std::nullopt;
-  double total = 0, loss = 0, accuracy = 0;
-  for (const auto& f : figures) {
-    total += f->weight;
-    loss += f->weight * f->m.loss;
-    accuracy += f->weight * f->m.accuracy;
-  }
-  open_.erase(iteration);
-  return Metrics{loss / total, accuracy / total};
-}
-
 StreamParams parse_stream(Field& f, StreamParams s) {
   s.period_s = f.number_or("period_s", s.period_s, 0);
   s.batches_per_period = static_cast<int>(f.integer_or("batches_per_period", s.batches_per_period, 1, 1000000));

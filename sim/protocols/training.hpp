@@ -45,25 +45,6 @@ private:
 /// site's current data), one SGD step each; charges their flops.
 void train_stream(Model& model, const Dataset& data, int batches, int batch, double lr, Rng& rng);
 
-/// The global figure of strategies whose sites finish an iteration at different times (isolated,
-/// Cartel): per-site figures of one iteration, averaged with weights (test-set sizes) once every site
-/// has reported it. The sum runs in the order of `sites`, whatever order the figures came in, so a site
-/// that finishes later (after a crash, say) leaves the mean's last digit as it was.
-class SiteMeans {
-public:
-  explicit SiteMeans(const std::vector<int>& sites = {});
-  /// Adds `site`'s figure for `iteration`; returns the weighted mean when it was the last one missing.
-  std::optional<Metrics> add(long long iteration, int site, const Metrics& m, double weight);
-
-private:
-  struct Figure {
-    Metrics m;
-    double weight;
-  };
-  std::map<int, std::size_t> slot_;                              ///< site -> its place in the sum
-  std::map<long long, std::vector<std::optional<Figure>>> open_; ///< iterations not every site reported
-};
-
 struct Scenario;
 
 /// Hyper-parameters of local SGD shared by the learning strategies.
