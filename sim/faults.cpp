@@ -210,13 +210,14 @@ void apply_faults(PlatformSpec& p, const FaultsSpec& faults, const std::string& 
     }
   for (const auto& [site, down] : crashes)
     p.sites[static_cast<std::size_t>(site)].fail_s = merged(down);
-  for (auto& site : p.sites) // a host that crashes alone is also down whenever its whole site is
-    for (const auto& name : host_names(site))
-      if (auto it = faults.hosts_fail_s.find(name); it != faults.hosts_fail_s.end()) {
-        auto down = it->second;
-        down.insert(down.end(), site.fail_s.begin(), site.fail_s.end());
-        site.host_fail_s[name] = merged(down);
-      }
+  if (!faults.hosts_fail_s.empty()) // naming every host of a large platform is not free
+    for (auto& site : p.sites)      // a host that crashes alone is also down whenever its whole site is
+      for (const auto& name : host_names(site))
+        if (auto it = faults.hosts_fail_s.find(name); it != faults.hosts_fail_s.end()) {
+          auto down = it->second;
+          down.insert(down.end(), site.fail_s.begin(), site.fail_s.end());
+          site.host_fail_s[name] = merged(down);
+        }
   bool generated = faults.bandwidth || faults.outages;
   for (auto& l : links) {
     std::vector<std::pair<double, double>> down;

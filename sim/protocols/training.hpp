@@ -5,8 +5,8 @@
 #include "sim/learning/generators.hpp"
 #include "sim/learning/model.hpp"
 
-#include <map>
-#include <optional>
+#include <string>
+#include <vector>
 
 namespace geosim {
 
