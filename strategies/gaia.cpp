@@ -59,8 +59,8 @@ public:
       std::vector<MirrorPeer> peers;
       for (const auto& other : dcs_)
         if (other->index() != dc->index())
-          peers.push_back({other->index(), &other->job()});
-      dc->connect(std::move(peers), [this](DataCenter& d) { advance_replica(d); });
+          peers.push_back(other->as_peer());
+      dc->connect(std::move(peers));
     }
     replica_clock_.assign(dcs_.size(), -1);
     record_config();
@@ -72,10 +72,9 @@ private:
   std::unique_ptr<DataCenter> make_data_center(int d, std::vector<PsWorker> workers) {
     int site = data_sites_[static_cast<std::size_t>(d)];
     auto job = std::make_unique<PsJob>(*ctx_, config_.ps, server_hosts(ctx_->platform, site), std::move(workers));
-    PsJob* raw = job.get();
     auto dc = std::make_unique<DataCenter>(*ctx_, config_.mirror, stats_, d, site, std::move(job), data_sites_.size());
-    raw->extend(fmt::format("gaia-{}", ctx_->platform.site_name(site)), dc.get(),
-                [this, dc = dc.get()](long long) { advance_replica(*dc); });
+    auto observe = [this, at = dc.get()] { advance_replica(*at); };
+    dc->extend(fmt::format("gaia-{}", ctx_->platform.site_name(site)), observe, observe);
     return dc;
   }
 
@@ -95,11 +94,12 @@ private:
     replica = c;
     if (judged.empty())
       return;
+    Model& model = dc.job().gather();
     for (const auto& other : dcs_) // the observer's view: each data center's users' local factors
-      other->job().fill_local(dc.job().model());
-    Metrics m = judge_site(*ctx_, dc.job().model(), dc.site(), c).toward_run;
+      other->job().fill_local(model);
+    Metrics m = judge_site(*ctx_, model, dc.site(), c).toward_run;
     if (config_.ps.record_parameters)
-      last_parameters_[ctx_->platform.site_name(dc.site())] = dc.job().model().parameters();
+      last_parameters_[ctx_->platform.site_name(dc.site())] = model.parameters();
     for (long long t : judged)
       if (!stopped_)
         report(t, m);

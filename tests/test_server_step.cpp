@@ -1,9 +1,12 @@
-// The parameter servers' steps, as IterStore's tablet servers take them.
+// The parameter servers' tables (each shard's own, addressed by key) and their steps, as IterStore's
+// tablet servers take them.
+#include "sim/protocols/param_server.hpp"
 #include "sim/protocols/server_step.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <set>
 
 using geosim::ServerOptimizer;
 using geosim::ServerStep;
@@ -47,4 +50,37 @@ TEST_CASE("AdaRevision never raises its step size when a clock's gradients cance
 TEST_CASE("with \"add\" the push is the change", "[ps][optimizer]") {
   ServerStep s(ServerOptimizer::add, 0.1, 1);
   CHECK(s.change(0, -0.25) == -0.25);
+}
+
+TEST_CASE("each shard's tables give every key it holds a slot of its own, and together hold the model once", "[ps]") {
+  for (std::size_t shards : {1, 2, 3, 5}) {
+    for (std::size_t n : {1, 63, 64, 65, 200, 641}) {
+      INFO(shards << " shards, " << n << " parameters");
+      geosim::ShardMap map{shards};
+      std::vector<std::set<std::size_t>> used(shards);
+      for (std::int64_t key = 0; key < static_cast<std::int64_t>(n); ++key) {
+        std::size_t k = map.shard_of(key), at = map.slot(key);
+        CHECK(at < map.slots(k, n));
+        CHECK(used[k].insert(at).second);
+      }
+      std::size_t total = 0;
+      for (std::size_t k = 0; k < shards; ++k) {
+        CHECK(used[k].size() == map.slots(k, n)); // no slot left unused: a shard's tables are its keys
+        total += map.slots(k, n);
+      }
+      CHECK(total == n);
+    }
+  }
+  // Values start from the model's and are read and written by key.
+  Eigen::VectorXd initial = Eigen::VectorXd::LinSpaced(200, 0, 199);
+  geosim::ShardMap map{3};
+  geosim::ShardValues second(map, 1, initial);
+  CHECK(second.slots() == 64);
+  CHECK(second[64] == 64);
+  CHECK(second[127] == 127);
+  second[100] += 0.5;
+  CHECK(second[100] == 100.5);
+  geosim::ShardValues first(map, 0, initial);
+  CHECK(first.slots() == 64 + 8); // keys 0-63 and 192-199
+  CHECK(first[199] == 199);
 }

@@ -9,16 +9,14 @@ TEST_CASE("the significance counter follows a hand-built sequence of updates", "
   // Thresholds 10, 5, 1, 0.5, 0.1, 0.05, 0.01 %. Two parameters of value 100, a third never changed
   // (it counts as insignificant in every clock), three clocks.
   SignificanceCounter c(3);
-  Eigen::VectorXd values(3);
-  values << 100, 100, 5;
   // Clock 1: key 0 moves by 0.6 (0.6%: significant at 0.5% and below), key 1 by 20 (20%: at every threshold).
-  c.clock({0, 1}, {0.6, 20}, values, 3);
+  c.clock({0, 1}, {0.6, 20}, {100, 100}, 3);
   // Clock 2: key 0 moves by 0.6 again: its 10%, 5% and 1% accumulators now hold 1.2 (1.2%: significant at
   // 1%); the lower ones were reset and hold 0.6 (significant again). Key 1 does not move.
-  c.clock({0}, {0.6}, values, 3);
+  c.clock({0}, {0.6}, {100}, 3);
   // Clock 3: key 0 moves by -0.02: at 10% and 5% the accumulator holds 1.18 (not significant); at every
   // lower threshold it was reset and holds -0.02, which is 0.02% of the value: significant at 0.01% only.
-  c.clock({0}, {-0.02}, values, 3);
+  c.clock({0}, {-0.02}, {100}, 3);
   // Significant counts per threshold: 10%: 1 (key 1), 5%: 1, 1%: 2, 0.5%: 3, 0.1%: 3, 0.05%: 3, 0.01%: 4.
   std::vector<double> significant = {1, 1, 2, 3, 3, 3, 4};
   auto share = c.insignificant_share();
@@ -30,17 +28,15 @@ TEST_CASE("the significance counter follows a hand-built sequence of updates", "
 
 TEST_CASE("a change to a parameter whose value is 0 is significant at every threshold", "[significance]") {
   SignificanceCounter c(1);
-  Eigen::VectorXd values = Eigen::VectorXd::Zero(1);
-  c.clock({0}, {1e-9}, values, 1);
+  c.clock({0}, {1e-9}, {0.0}, 1);
   for (double s : c.insignificant_share())
     CHECK(s == 0);
 }
 
 TEST_CASE("merged counters add their counts", "[significance]") {
   SignificanceCounter a(1), b(1);
-  Eigen::VectorXd values = Eigen::VectorXd::Constant(1, 1.0);
-  a.clock({0}, {0.5}, values, 1); // significant everywhere
-  b.clock({}, {}, values, 1);     // nothing changed
+  a.clock({0}, {0.5}, {1.0}, 1); // significant everywhere
+  b.clock({}, {}, {}, 1);        // nothing changed
   a.merge(b);
   CHECK(a.parameter_clocks() == 2);
   for (double s : a.insignificant_share())

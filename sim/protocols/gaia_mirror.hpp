@@ -62,67 +62,100 @@ struct ClockSequence {
 
 using MessageId = std::tuple<int, std::size_t, long long>; // sender data center, sender shard, clock
 
-/// Another data center as a mirror sees it: where its servers are and which keys each holds.
+/// Another data center as a mirror sees it: where its servers are and which keys each holds, fixed at
+/// deployment.
 struct MirrorPeer {
   int index;
-  const PsJob* job;
+  ShardMap map;
+  std::vector<Endpoint> shards;
 };
 
-/// One data center: its parameter-server job and the mirror state of its shards. Each shard's actor
-/// touches only the state of its own shard (its keys, its rows of the per-shard tables).
-class DataCenter : public ShardHooks {
+/// Gaia's hooks on one shard of one data center's parameter server: the shard's mirror state, owned by
+/// the shard's server actor (it learns of other shards, at home or abroad, from messages only).
+class MirrorShard : public ShardHooks {
 public:
-  DataCenter(RunContext& ctx, const MirrorConfig& config, MirrorStats& stats, int index, int site,
-             std::unique_ptr<PsJob> job, std::size_t data_centers);
-  /// The other data centers, once all are made; `on_mirror` runs (in a shard's actor) after each mirror
-  /// or barrier message is taken in, for the observer.
-  void connect(std::vector<MirrorPeer> peers, std::function<void(DataCenter&)> on_mirror);
+  struct Place {
+    int dc;                                ///< the data center's index
+    std::size_t shard;                     ///< the shard's index in it
+    const ShardMap* map;                   ///< its job's key map
+    const std::vector<std::int64_t>* keys; ///< the shared keys this shard holds
+    std::size_t slots;                     ///< the size of the shard's tables (ShardValues::slots)
+    int value_bytes;
+  };
+  MirrorShard(RunContext& ctx, const MirrorConfig& config, MirrorStats& stats, Place place,
+              const std::vector<MirrorPeer>& peers, std::size_t data_centers, std::function<void()> on_mirror);
+  /// The clock up to which this shard has every other data center's mirror messages.
+  long long mirror_clock() const;
 
-  int index() const { return index_; }
-  int site() const { return site_; }
-  PsJob& job() { return *job_; }
-  const PsJob& job() const { return *job_; }
-  /// The clock up to which shard k has every other data center's mirror messages.
-  long long mirror_clock(std::size_t k) const;
-
-  void on_push(std::size_t k, const std::vector<std::int64_t>& keys, const Eigen::VectorXd& delta) override;
-  void on_clock(std::size_t k, long long clock) override;
-  bool may_serve(std::size_t k, std::size_t w, const std::vector<std::int64_t>& keys, long long min_clock) override;
-  void on_reply(std::size_t k, std::size_t w, const std::vector<std::int64_t>& keys) override;
-  void on_message(std::size_t k, const Envelope& env) override;
+  void on_push(const std::vector<std::int64_t>& keys, const Eigen::VectorXd& delta) override;
+  void on_clock(long long clock, const ShardValues& values) override;
+  bool may_serve(std::size_t w, const std::vector<std::int64_t>& keys, long long min_clock) override;
+  void on_reply(std::size_t w, const std::vector<std::int64_t>& keys) override;
+  void on_message(const Envelope& env, ShardValues& values) override;
 
 private:
   struct MirrorUpdate;
   struct Barrier;
-  using MessageId = std::tuple<int, std::size_t, long long>; // sender data center, sender shard, clock
-  /// The keys of a shard whose accumulated change passed the filter this clock, and those changes.
+  /// The keys of the shard whose accumulated change passed the filter this clock, and those changes.
   struct Significant {
     std::vector<std::int64_t> keys;
     std::vector<double> changes;
     bool dense = false; ///< keys is the whole shard
   };
-  Significant filter(std::size_t k, long long clock);
-  void mirror(std::size_t k, long long clock, const Significant& sig, const MirrorPeer& other);
-  bool backlog(std::size_t k, int dc);
-  void apply(std::size_t k, const MirrorUpdate& u);
-  void announce(std::size_t k, const Barrier& b);
+  Significant filter(long long clock, const ShardValues& values);
+  void mirror(long long clock, const Significant& sig, const MirrorPeer& other);
+  bool backlog(int dc);
+  void apply(const MirrorUpdate& u, ShardValues& values);
+  void announce(const Barrier& b);
+  std::size_t slot(std::int64_t key) const { return place_.map->slot(key); }
 
+  RunContext* ctx_;
+  const MirrorConfig* config_;
+  MirrorStats* stats_; ///< the observer's
+  Place place_;
+  const std::vector<MirrorPeer>* peers_;
+  std::function<void()> on_mirror_;                             ///< the observer's
+  Eigen::VectorXd accum;                                        ///< local changes not yet sent, per slot
+  std::vector<char> is_dirty;                                   ///< accum != 0
+  std::vector<std::int64_t> dirty;                              ///< keys with a change to consider
+  std::vector<int> barred;                                      ///< per slot: barriers announced, values not arrived
+  std::map<std::pair<int, std::size_t>, ClockSequence> mirrors; ///< per sender data center and shard
+  std::map<MessageId, std::vector<std::int64_t>> announced;     ///< barriers waiting for their values
+  std::set<MessageId> applied;                                  ///< values waiting for their barrier
+  std::vector<std::vector<simgrid::s4u::CommPtr>> sending;      ///< per data center: mirror sends
+  std::set<std::size_t> held;                                   ///< workers whose pulls a barrier holds
+};
+
+/// One data center: its parameter-server job and, once it deploys, the mirrors of its shards.
+class DataCenter {
+public:
+  DataCenter(RunContext& ctx, const MirrorConfig& config, MirrorStats& stats, int index, int site,
+             std::unique_ptr<PsJob> job, std::size_t data_centers);
+  /// Names the job and gives it its mirrors: `on_complete` runs when the job completes a clock,
+  /// `on_mirror` after each mirror or barrier message is taken in (both for the observer, in a shard's
+  /// actor).
+  void extend(const std::string& name, std::function<void()> on_complete, std::function<void()> on_mirror);
+  /// How the other data centers see this one (after extend).
+  MirrorPeer as_peer() const;
+  /// The other data centers, before the job deploys.
+  void connect(std::vector<MirrorPeer> peers) { peers_ = std::move(peers); }
+
+  int index() const { return index_; }
+  int site() const { return site_; }
+  PsJob& job() { return *job_; }
+  const PsJob& job() const { return *job_; }
+  /// For the observer: the clock up to which shard k has every other data center's mirror messages.
+  long long mirror_clock(std::size_t k) const { return mirrors_.at(k)->mirror_clock(); }
+
+private:
   RunContext* ctx_;
   const MirrorConfig* config_;
   MirrorStats* stats_;
   int index_, site_;
+  std::size_t data_centers_;
   std::unique_ptr<PsJob> job_;
   std::vector<MirrorPeer> peers_;
-  std::function<void(DataCenter&)> on_mirror_;
-  Eigen::VectorXd accum;                        ///< local changes not yet sent, per key
-  std::vector<char> is_dirty;                   ///< accum != 0
-  std::vector<std::vector<std::int64_t>> dirty; ///< per shard: keys with a change to consider
-  std::vector<int> barred;                      ///< per key: barriers announced, values not arrived
-  std::vector<std::map<std::pair<int, std::size_t>, ClockSequence>> mirrors; ///< per shard, per sender
-  std::vector<std::map<MessageId, std::vector<std::int64_t>>> announced;     ///< per shard: barriers waiting
-  std::vector<std::set<MessageId>> applied;                                  ///< per shard
-  std::vector<std::vector<std::vector<simgrid::s4u::CommPtr>>> sending;      ///< per shard, per data center
-  std::set<std::pair<std::size_t, std::size_t>> held; ///< (shard, worker) pulls held by a barrier
+  std::vector<const MirrorShard*> mirrors_; ///< per shard (owned by the shard's server actor's state)
 };
 
 } // namespace geosim

@@ -128,27 +128,68 @@ std::vector<sg4::Host*> server_hosts(const Platform& platform, int site) {
   return platform.servers[site].empty() ? platform.workers[site] : platform.servers[site];
 }
 
+std::size_t ShardMap::slots(std::size_t k, std::size_t parameters) const {
+  auto size = static_cast<std::int64_t>(parameters);
+  std::size_t n = 0;
+  for (auto first = static_cast<std::int64_t>(k) * kBlock; first < size;
+       first += kBlock * static_cast<std::int64_t>(shards))
+    n = slot(std::min(first + kBlock, size) - 1) + 1;
+  return n;
+}
+
+ShardValues::ShardValues(const ShardMap& map, std::size_t shard, const Eigen::VectorXd& initial)
+    : map_(map), values_(static_cast<Eigen::Index>(map.slots(shard, static_cast<std::size_t>(initial.size())))) {
+  for (Eigen::Index key = 0; key < initial.size(); ++key)
+    if (map_.shard_of(key) == shard)
+      (*this)[key] = initial[key];
+}
+
+/// Shard k's server actor's state.
 struct PsJob::Shard {
+  Shard(std::size_t k, ShardValues v, ServerStep st) : index(k), values(std::move(v)), step(std::move(st)) {}
+  std::size_t index;
+  ShardValues values;                          ///< the keys it holds
+  ServerStep step;                             ///< its optimizer's state, per slot
+  std::vector<std::int64_t> key_slots;         ///< the slots of its shared keys
   std::vector<long long> pushes;               ///< clocks pushed, per worker
   std::vector<std::vector<std::int64_t>> keys; ///< cached keys per worker (global indexes)
   std::vector<PullRequest> pending;            ///< pulls waiting for the complete clock
+  long long clock = 0;                         ///< complete clocks: every worker has pushed that many
   bool stopped = false;                        ///< this shard has learnt the stop
+  std::unique_ptr<ShardHooks> hooks;
+};
+
+/// Worker w's actor's state.
+struct PsJob::Worker {
+  explicit Worker(std::size_t w) : index(w) {}
+  std::size_t index;
+  std::unique_ptr<Model> model;                ///< its copy of the parameters
+  std::vector<std::int64_t> keys;              ///< shared keys its data touch, ascending
+  std::vector<std::vector<std::size_t>> slots; ///< per shard: positions in keys
+  std::vector<std::int64_t> local_keys;        ///< local parameters it trains
 };
 
 PsJob::PsJob(RunContext& ctx, PsConfig config, std::vector<sg4::Host*> servers, std::vector<PsWorker> workers,
              std::function<void(std::size_t)> before_training)
     : ctx_(ctx), config_(config), server_hosts_(std::move(servers)), workers_(std::move(workers)),
-      before_training_(std::move(before_training)),
-      global_(ctx.workload->make_model(static_cast<std::uint64_t>(ctx.scenario.seed))), map_{server_hosts_.size()},
-      shards_(server_hosts_.size()), keys_(workers_.size()), slots_(workers_.size()),
-      shard_clock_(server_hosts_.size(), 0), local_keys_(workers_.size()), worker_models_(workers_.size()),
-      shard_keys_(server_hosts_.size()),
-      step_(config_.optimizer, config_.training.lr, global_->size()) {
-  for (auto& s : shards_) {
+      before_training_(std::move(before_training)), map_{server_hosts_.size()}, shard_keys_(server_hosts_.size()),
+      global_(ctx.workload->make_model(static_cast<std::uint64_t>(ctx.scenario.seed))) {
+  value_bytes_ = global_->value_bytes;
+  auto size = static_cast<Eigen::Index>(global_->size());
+  for (auto key = static_cast<std::int64_t>(global_->local_size()); key < size; ++key)
+    shard_keys_[map_.shard_of(key)].push_back(key);
+  for (std::size_t k = 0; k < server_hosts_.size(); ++k) {
+    ShardValues values(map_, k, global_->parameters());
+    ServerStep step(config_.optimizer, config_.training.lr, values.slots());
+    shards_.push_back(std::make_unique<Shard>(k, std::move(values), std::move(step)));
+    Shard& s = *shards_.back();
+    for (auto key : shard_keys_[k])
+      s.key_slots.push_back(static_cast<std::int64_t>(s.values.slot(key)));
     s.pushes.assign(workers_.size(), 0);
     s.keys.resize(workers_.size());
   }
-  auto size = static_cast<Eigen::Index>(global_->size());
+  for (std::size_t w = 0; w < workers_.size(); ++w)
+    worker_state_.push_back(std::make_unique<Worker>(w));
   std::vector<int> sites;
   for (const auto& w : workers_) {
     auto at = std::find(sites.begin(), sites.end(), w.site);
@@ -158,15 +199,13 @@ PsJob::PsJob(RunContext& ctx, PsConfig config, std::vector<sg4::Host*> servers, 
       tallies_.emplace_back(global_->size(), server_hosts_.size());
     }
   }
-  for (auto key = static_cast<std::int64_t>(global_->local_size()); key < size; ++key)
-    shard_keys_[map_.shard_of(key)].push_back(key);
 }
 
 PsJob::~PsJob() = default;
 
-void PsJob::extend(std::string name, ShardHooks* hooks, std::function<void(long long)> on_complete) {
+void PsJob::extend(std::string name, ShardHooksFactory hooks, std::function<void(long long)> on_complete) {
   name_ = std::move(name);
-  hooks_ = hooks;
+  hooks_ = std::move(hooks);
   on_complete_ = std::move(on_complete);
 }
 
@@ -177,34 +216,40 @@ Endpoint PsJob::shard_endpoint(std::size_t k) const {
 std::string PsJob::worker_mailbox(std::size_t w) const { return fmt::format("{}-worker-{}", name_, w); }
 
 void PsJob::deploy() {
-  for (std::size_t k = 0; k < shards_.size(); ++k) {
+  for (auto& s : shards_) {
+    if (hooks_)
+      s->hooks = hooks_(s->index);
     // Servers live as long as some worker does.
-    sg4::Actor::create(fmt::format("{}-server-{}", name_, k), server_hosts_[k], [this, k] { serve(k); })->daemonize();
+    sg4::Actor::create(fmt::format("{}-server-{}", name_, s->index), server_hosts_[s->index], [this, me = s.get()] {
+      serve(*me);
+    })->daemonize();
   }
-  for (std::size_t w = 0; w < workers_.size(); ++w)
-    sg4::Actor::create(fmt::format("{}-worker-{}", name_, w), workers_[w].host, [this, w] { work(w); });
+  for (auto& w : worker_state_)
+    sg4::Actor::create(fmt::format("{}-worker-{}", name_, w->index), workers_[w->index].host,
+                       [this, me = w.get()] { work(*me); });
 }
 
-void PsJob::work(std::size_t w) {
+void PsJob::work(Worker& me) {
+  std::size_t w = me.index;
   if (before_training_)
     before_training_(w);
-  worker_models_[w] = ctx_.workload->make_model(static_cast<std::uint64_t>(ctx_.scenario.seed));
-  Model& model = *worker_models_[w];
+  me.model = ctx_.workload->make_model(static_cast<std::uint64_t>(ctx_.scenario.seed));
+  Model& model = *me.model;
   const Dataset& data = workers_[w].data;
   if (data.size() == 0)
     return;
-  std::tie(keys_[w], local_keys_[w]) = keys_used(model, data);
-  slots_[w] = map_.slots(keys_[w]);
+  std::tie(me.keys, me.local_keys) = keys_used(model, data);
+  me.slots = map_.slots(me.keys);
   Rng rng = site_rng(ctx_.scenario.seed, workers_[w].id >= 0 ? workers_[w].id : static_cast<int>(w));
   const TrainingParams& t = config_.training;
   MinibatchSgd sgd(data, t.batch, t.lr, config_.momentum, rng);
   Eigen::VectorXd adagrad = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(model.local_size()));
   Inbox inbox(ctx_.transport, worker_mailbox(w)); // replies to its pulls, and "stop"
-  request_keys(w);
+  request_keys(me);
   long long fresh = -1; // the complete clock the cached values are known to include
-  if (!receive_values(w, inbox, model, fresh))
+  if (!receive_values(me, inbox, fresh))
     return;
-  for (long long c = 0; !stop_waiting(w, inbox); ++c) {
+  for (long long c = 0; !stop_waiting(me, inbox); ++c) {
     sg4::this_actor::sleep_until(static_cast<double>(c) * config_.period_s);
     // The pull of the next clock rides on this clock's push (as servers push fresh values in Bosen or
     // IterStore): one WAN round trip per clock, not two. SSP pulls only when the cache gets too old.
@@ -213,51 +258,52 @@ void PsJob::work(std::size_t w) {
     long long min_clock = config_.sync == Consistency::bsp   ? next
                           : config_.sync == Consistency::ssp ? next - config_.staleness
                                                              : 0;
-    push(w, train_clock(w, model, sgd, adagrad, rng), model.value_bytes, need ? min_clock : -1);
-    if (need && !receive_values(w, inbox, model, fresh))
+    push(me, train_clock(me, sgd, adagrad, rng), need ? min_clock : -1);
+    if (need && !receive_values(me, inbox, fresh))
       return;
   }
 }
 
-/// One clock of worker w's training; returns what it pushes, in the order of its keys.
-Eigen::VectorXd PsJob::train_clock(std::size_t w, Model& model, MinibatchSgd& sgd, Eigen::VectorXd& adagrad, Rng& rng) {
+/// One clock of a worker's training; returns what it pushes, in the order of its keys.
+Eigen::VectorXd PsJob::train_clock(Worker& me, MinibatchSgd& sgd, Eigen::VectorXd& adagrad, Rng& rng) {
   const TrainingParams& t = config_.training;
-  const Dataset& data = workers_[w].data;
+  const Dataset& data = workers_[me.index].data;
+  Model& model = *me.model;
   Eigen::VectorXd pushed;
   if (config_.optimizer != ServerOptimizer::add) {
     double flops = 0;
     Update g = model.local_pass(data, t.lr, adagrad, flops);
     charge_flops(flops);
-    pushed = by_keys(g, keys_[w]);
+    pushed = by_keys(g, me.keys);
   } else {
     Eigen::VectorXd before = model.parameters();
     if (config_.batches_per_clock > 0)
       sgd.take(model, config_.batches_per_clock);
     else
       train_epochs(model, data, t.local_epochs, t.batch, t.lr, rng);
-    pushed.resize(static_cast<Eigen::Index>(keys_[w].size()));
-    for (std::size_t j = 0; j < keys_[w].size(); ++j)
-      pushed[static_cast<Eigen::Index>(j)] = model.parameters()[keys_[w][j]] - before[keys_[w][j]];
+    pushed.resize(static_cast<Eigen::Index>(me.keys.size()));
+    for (std::size_t j = 0; j < me.keys.size(); ++j)
+      pushed[static_cast<Eigen::Index>(j)] = model.parameters()[me.keys[j]] - before[me.keys[j]];
   }
   return pushed;
 }
 
-void PsJob::request_keys(std::size_t w) {
+void PsJob::request_keys(const Worker& me) {
   std::vector<sg4::CommPtr> sends;
   for (std::size_t k = 0; k < shards_.size(); ++k) {
-    if (slots_[w][k].empty())
+    if (me.slots[k].empty())
       continue;
-    PullRequest req{w, 0, {}};
-    for (std::size_t i : slots_[w][k])
-      req.keys.push_back(keys_[w][i]);
+    PullRequest req{me.index, 0, {}};
+    for (std::size_t i : me.slots[k])
+      req.keys.push_back(me.keys[i]);
     sends.push_back(ctx_.transport.isend(shard_endpoint(k), "pull", std::move(req)));
   }
   sg4::Comm::wait_all(sends);
 }
 
-bool PsJob::receive_values(std::size_t w, Inbox& inbox, Model& model, long long& fresh) {
+bool PsJob::receive_values(Worker& me, Inbox& inbox, long long& fresh) {
   std::size_t asked = 0;
-  for (const auto& slots : slots_[w])
+  for (const auto& slots : me.slots)
     asked += !slots.empty();
   bool go = true;
   fresh = std::numeric_limits<long long>::max();
@@ -269,29 +315,28 @@ bool PsJob::receive_values(std::size_t w, Inbox& inbox, Model& model, long long&
     }
     const auto& r = env->as<KeyedValues>();
     fresh = std::min(fresh, r.clock);
-    const auto& slots = slots_[w][r.from];
+    const auto& slots = me.slots[r.from];
     for (std::size_t j = 0; j < slots.size(); ++j)
-      model.parameters()[keys_[w][slots[j]]] = r.values[static_cast<Eigen::Index>(j)];
+      me.model->parameters()[me.keys[slots[j]]] = r.values[static_cast<Eigen::Index>(j)];
   }
   return go;
 }
 
-void PsJob::push(std::size_t w, const Eigen::VectorXd& by_key, int value_bytes, long long then_pull) {
+void PsJob::push(const Worker& me, const Eigen::VectorXd& by_key, long long then_pull) {
   for (std::size_t k = 0; k < shards_.size(); ++k) {
-    const auto& slots = slots_[w][k];
+    const auto& slots = me.slots[k];
     Eigen::VectorXd delta(static_cast<Eigen::Index>(slots.size()));
     for (std::size_t j = 0; j < slots.size(); ++j)
       delta[static_cast<Eigen::Index>(j)] = by_key[static_cast<Eigen::Index>(slots[j])];
     // Writes never block the worker (SSPtable): under BSP it waits for the reply to the pull that rides
     // on this push instead, and under SSP it computes on while its updates cross the network. Every shard
     // hears every clock, even with no keys to change: it is how a shard knows a clock is complete.
-    ctx_.transport.post(shard_endpoint(k), "push", KeyedValues{w, then_pull, std::move(delta), value_bytes});
+    ctx_.transport.post(shard_endpoint(k), "push", KeyedValues{me.index, then_pull, std::move(delta), value_bytes_});
   }
 }
 
-void PsJob::serve(std::size_t k) {
-  Shard& s = shards_[k];
-  Eigen::VectorXd& values = global_->parameters();
+void PsJob::serve(Shard& s) {
+  std::size_t k = s.index;
   auto reply = [&](const PullRequest& req) {
     Endpoint to{worker_mailbox(req.worker), workers_[req.worker].host};
     if (s.stopped) {
@@ -299,17 +344,17 @@ void PsJob::serve(std::size_t k) {
       return;
     }
     const auto& keys = s.keys[req.worker];
-    if (hooks_)
-      hooks_->on_reply(k, req.worker, keys);
+    if (s.hooks)
+      s.hooks->on_reply(req.worker, keys);
     Eigen::VectorXd v(static_cast<Eigen::Index>(keys.size()));
     for (std::size_t i = 0; i < keys.size(); ++i)
-      v[static_cast<Eigen::Index>(i)] = values[keys[i]];
-    ctx_.transport.post(to, "values", KeyedValues{k, shard_clock_[k], std::move(v), global_->value_bytes});
+      v[static_cast<Eigen::Index>(i)] = s.values[keys[i]];
+    ctx_.transport.post(to, "values", KeyedValues{k, s.clock, std::move(v), value_bytes_});
   };
   auto flush = [&] {
     std::vector<PullRequest> waiting;
     for (auto& req : s.pending)
-      if (s.stopped || ready(k, req.worker, req.min_clock))
+      if (s.stopped || ready(s, req.worker, req.min_clock))
         reply(req);
       else
         waiting.push_back(std::move(req));
@@ -322,20 +367,20 @@ void PsJob::serve(std::size_t k) {
     if (env->kind == "push") {
       const auto& p = env->as<KeyedValues>();
       const auto& keys = s.keys[p.from];
-      Eigen::VectorXd change = apply_push(keys, p.values);
+      Eigen::VectorXd change = apply_push(s, keys, p.values);
       for (std::size_t i = 0; i < keys.size(); ++i)
         tallies_[origin_[p.from]].add(k, keys[i], change[static_cast<Eigen::Index>(i)]);
-      if (hooks_)
-        hooks_->on_push(k, keys, change);
+      if (s.hooks)
+        s.hooks->on_push(keys, change);
       s.pushes[p.from]++;
       if (p.clock >= 0 && !keys.empty())
         s.pending.push_back({p.from, p.clock, {}});
       long long complete = *std::min_element(s.pushes.begin(), s.pushes.end());
-      if (complete > shard_clock_[k]) {
-        shard_clock_[k] = complete;
-        count_clock(k);
-        if (hooks_)
-          hooks_->on_clock(k, complete);
+      if (complete > s.clock) {
+        s.clock = complete;
+        count_clock(s);
+        if (s.hooks)
+          s.hooks->on_clock(complete, s.values);
         clock_done(k);
       }
     } else if (env->kind == "pull") {
@@ -344,32 +389,35 @@ void PsJob::serve(std::size_t k) {
         s.keys[req.worker] = std::move(req.keys);
       s.pending.push_back(std::move(req));
     } else if (env->kind == "stop") {
-      stop_workers(k);
-    } else if (hooks_) {
-      hooks_->on_message(k, *env);
+      stop_workers(s);
+    } else if (s.hooks) {
+      s.hooks->on_message(*env, s.values);
     }
     flush();
   }
 }
 
 /// Applies a push to the shard's values; returns the change each key took.
-Eigen::VectorXd PsJob::apply_push(const std::vector<std::int64_t>& keys, const Eigen::VectorXd& pushed) {
-  Eigen::VectorXd& values = global_->parameters();
+Eigen::VectorXd PsJob::apply_push(Shard& s, const std::vector<std::int64_t>& keys, const Eigen::VectorXd& pushed) {
   Eigen::VectorXd change(pushed.size());
   for (std::size_t i = 0; i < keys.size(); ++i) {
     auto at = static_cast<Eigen::Index>(i);
-    change[at] = step_.change(keys[i], pushed[at]);
-    values[keys[i]] += change[at];
+    change[at] = s.step.change(static_cast<std::int64_t>(s.values.slot(keys[i])), pushed[at]);
+    s.values[keys[i]] += change[at];
   }
-  charge_flops(step_.flops_per_value() * static_cast<double>(keys.size()));
+  charge_flops(s.step.flops_per_value() * static_cast<double>(keys.size()));
   return change;
 }
 
 /// A shard's clock is complete: count how significant each data center's change of each key was.
-void PsJob::count_clock(std::size_t k) {
-  step_.clock_complete(shard_keys_[k]);
-  for (auto& t : tallies_)
-    t.close(k, global_->parameters(), static_cast<double>(shard_keys_[k].size()));
+void PsJob::count_clock(Shard& s) {
+  s.step.clock_complete(s.key_slots);
+  for (auto& t : tallies_) {
+    std::vector<double> now;
+    for (auto key : t.changed(s.index))
+      now.push_back(s.values[key]);
+    t.close(s.index, now, static_cast<double>(shard_keys_[s.index].size()));
+  }
 }
 
 SignificanceCounter PsJob::significance() const {
@@ -379,18 +427,31 @@ SignificanceCounter PsJob::significance() const {
   return all;
 }
 
-void PsJob::fill_local(Model& m) const {
-  for (std::size_t w = 0; w < workers_.size(); ++w)
-    for (auto key : local_keys_[w])
-      m.parameters()[key] = worker_models_[w]->parameters()[key];
+long long PsJob::shard_clock(std::size_t k) const { return shards_.at(k)->clock; }
+
+std::size_t PsJob::shard_slots(std::size_t k) const { return shards_.at(k)->values.slots(); }
+
+Model& PsJob::gather() {
+  for (const auto& s : shards_)
+    for (auto key : shard_keys_[s->index])
+      global_->parameters()[key] = s->values[key];
+  return *global_;
 }
 
-bool PsJob::ready(std::size_t k, std::size_t worker, long long min_clock) {
-  return min_clock <= shard_clock_[k] && (!hooks_ || hooks_->may_serve(k, worker, shards_[k].keys[worker], min_clock));
+void PsJob::fill_local(Model& m) const {
+  for (const auto& w : worker_state_)
+    for (auto key : w->local_keys)
+      m.parameters()[key] = w->model->parameters()[key];
+}
+
+bool PsJob::ready(Shard& s, std::size_t worker, long long min_clock) {
+  return min_clock <= s.clock && (!s.hooks || s.hooks->may_serve(worker, s.keys[worker], min_clock));
 }
 
 void PsJob::clock_done(std::size_t shard) {
-  long long complete = *std::min_element(shard_clock_.begin(), shard_clock_.end());
+  long long complete = std::numeric_limits<long long>::max();
+  for (const auto& s : shards_)
+    complete = std::min(complete, s->clock);
   if (complete <= evaluated_ || stop_sent_)
     return;
   evaluated_ = complete;
@@ -407,16 +468,17 @@ void PsJob::clock_done(std::size_t shard) {
   if (!ctx_.recorder.should_stop(complete))
     return;
   if (config_.record_parameters) {
-    fill_local(*global_); // the last clock may not have been judged
-    ctx_.recorder.detail("final_parameters",
-                         std::vector<double>(global_->parameters().begin(), global_->parameters().end()));
+    Model& all = gather(); // the last clock may not have been judged
+    fill_local(all);
+    ctx_.recorder.detail("final_parameters", std::vector<double>(all.parameters().begin(), all.parameters().end()));
   }
   stop(shard);
 }
 
 Metrics PsJob::judge(long long clock) {
-  fill_local(*global_);
-  return judge_shared(ctx_, *global_, clock);
+  Model& all = gather();
+  fill_local(all);
+  return judge_shared(ctx_, all, clock);
 }
 
 void PsJob::stop(std::size_t except) {
@@ -429,14 +491,13 @@ void PsJob::stop(std::size_t except) {
       others.push_back(shard_endpoint(k));
   post_all(ctx_.transport, others, "stop", Opaque{kHeaderBytes}, "control");
   if (except < shards_.size())
-    stop_workers(except);
+    stop_workers(*shards_[except]);
 }
 
-/// Shard k learns the stop (in its own actor): its waiting pulls get "stop" in the flush that follows,
+/// A shard learns the stop (in its own actor): its waiting pulls get "stop" in the flush that follows,
 /// and every other worker it serves gets one now, so that a worker that does not pull every clock (SSP)
 /// stops too. A worker that pulls later is answered "stop" as well.
-void PsJob::stop_workers(std::size_t k) {
-  Shard& s = shards_[k];
+void PsJob::stop_workers(Shard& s) {
   if (s.stopped)
     return;
   s.stopped = true;
@@ -448,14 +509,14 @@ void PsJob::stop_workers(std::size_t k) {
       ctx_.transport.post({worker_mailbox(w), workers_[w].host}, "stop", Opaque{kHeaderBytes}, "control");
 }
 
-/// Before each clock: whether a shard's "stop" has reached worker w. Between clocks no reply is due, so
+/// Before each clock: whether a shard's "stop" has reached the worker. Between clocks no reply is due, so
 /// whatever waits in its mailbox is a stop.
-bool PsJob::stop_waiting(std::size_t w, Inbox& inbox) {
+bool PsJob::stop_waiting(Worker& me, Inbox& inbox) {
   if (!inbox.has_mail())
     return false;
   auto env = inbox.take_any({"values", "stop"});
   if (env->kind != "stop")
-    throw std::logic_error(fmt::format("{}: a \"{}\" message between clocks", worker_mailbox(w), env->kind));
+    throw std::logic_error(fmt::format("{}: a \"{}\" message between clocks", worker_mailbox(me.index), env->kind));
   return true;
 }
 

@@ -63,8 +63,30 @@ struct ShardMap {
   static constexpr std::int64_t kBlock = 64;
   std::size_t shards;
   std::size_t shard_of(std::int64_t key) const { return static_cast<std::size_t>(key / kBlock) % shards; }
+  /// Where a key sits in its shard's own tables: its shard's blocks laid end to end.
+  std::size_t slot(std::int64_t key) const {
+    auto round = kBlock * static_cast<std::int64_t>(shards);
+    return static_cast<std::size_t>(key / round * kBlock + key % kBlock);
+  }
+  /// How many slots shard k's tables need for a model of `parameters` keys.
+  std::size_t slots(std::size_t k, std::size_t parameters) const;
   /// For each shard, the positions in `keys` of the keys it holds (in the order of `keys`).
   std::vector<std::vector<std::size_t>> slots(const std::vector<std::int64_t>& keys) const;
+};
+
+/// The values one shard holds, addressed by key (local parameters, which no shard holds, have slots that
+/// are never read). A shard's server actor owns them; the observer reads them to judge the model.
+class ShardValues {
+public:
+  ShardValues(const ShardMap& map, std::size_t shard, const Eigen::VectorXd& initial);
+  double& operator[](std::int64_t key) { return values_[static_cast<Eigen::Index>(map_.slot(key))]; }
+  double operator[](std::int64_t key) const { return values_[static_cast<Eigen::Index>(map_.slot(key))]; }
+  std::size_t slots() const { return static_cast<std::size_t>(values_.size()); }
+  std::size_t slot(std::int64_t key) const { return map_.slot(key); }
+
+private:
+  ShardMap map_;
+  Eigen::VectorXd values_;
 };
 
 /// One training process: where it runs and the data it trains on.
@@ -83,95 +105,102 @@ std::vector<Dataset> split_data(const Dataset& d, std::size_t parts);
 /// A site's server hosts, or its workers when it has no dedicated servers (servers colocated).
 std::vector<simgrid::s4u::Host*> server_hosts(const Platform& platform, int site);
 
-/// What a system built on the parameter server adds to each of its shards (Gaia's mirrors). Every call
-/// runs in the shard's server actor.
+/// What a system built on the parameter server adds to one of its shards (Gaia's mirrors). Each shard
+/// has its own, owned by the shard's server actor, and every call runs in that actor.
 class ShardHooks {
 public:
   virtual ~ShardHooks() = default;
   /// A local worker's change of `keys` was just added to the shard's values.
-  virtual void on_push(std::size_t shard, const std::vector<std::int64_t>& keys, const Eigen::VectorXd& delta) = 0;
+  virtual void on_push(const std::vector<std::int64_t>& keys, const Eigen::VectorXd& delta) = 0;
   /// Every local worker has now pushed `clock` clocks to this shard.
-  virtual void on_clock(std::size_t shard, long long clock) = 0;
+  virtual void on_clock(long long clock, const ShardValues& values) = 0;
   /// Whether worker w's pull of `keys`, which the shard's own clock allows (min_clock reached), may be
   /// answered now.
-  virtual bool may_serve(std::size_t shard, std::size_t w, const std::vector<std::int64_t>& keys,
-                         long long min_clock) = 0;
+  virtual bool may_serve(std::size_t w, const std::vector<std::int64_t>& keys, long long min_clock) = 0;
   /// Worker w's pull of `keys` is being answered.
-  virtual void on_reply(std::size_t shard, std::size_t w, const std::vector<std::int64_t>& keys) = 0;
+  virtual void on_reply(std::size_t w, const std::vector<std::int64_t>& keys) = 0;
   /// A message of a kind the parameter server does not know arrived in the shard's mailbox.
-  virtual void on_message(std::size_t shard, const Envelope& env) = 0;
+  virtual void on_message(const Envelope& env, ShardValues& values) = 0;
 };
+/// Makes shard k's hooks, when the job deploys its actors.
+using ShardHooksFactory = std::function<std::unique_ptr<ShardHooks>(std::size_t k)>;
 
 /// One parameter-server job: servers, workers, and the global evaluation after every complete clock.
+/// Each server and worker actor owns its state (Shard, Worker below) and reaches the others only by
+/// messages; the job keeps the configuration, which no actor writes, and the observer's part: the
+/// evaluation copy of the model, Figure 5's tallies and the stop decision, which no protocol step reads.
 class PsJob {
 public:
   /// `before_training(w)` runs in worker w's actor before its first clock (e.g. to receive its data).
   PsJob(RunContext& ctx, PsConfig config, std::vector<simgrid::s4u::Host*> servers, std::vector<PsWorker> workers,
         std::function<void(std::size_t)> before_training = {});
   ~PsJob();
-  /// Names the job's actors and mailboxes (several jobs run side by side in Gaia) and adds hooks to its
-  /// shards. Without `on_complete` the job evaluates its own model after every complete clock and
-  /// stops at the scenario's target; with it, it reports the clock and leaves both to the caller.
-  void extend(std::string name, ShardHooks* hooks, std::function<void(long long)> on_complete);
+  /// Names the job's actors and mailboxes (several jobs run side by side in Gaia) and gives each shard
+  /// hooks. Without `on_complete` the job evaluates its own model after every complete clock and stops
+  /// at the scenario's target; with it, it reports the clock and leaves both to the caller.
+  void extend(std::string name, ShardHooksFactory hooks, std::function<void(long long)> on_complete);
   void deploy();
   /// The observer's stop: sends "stop" to every shard but `except`, the shard whose actor calls it, if
   /// any (which stops at once). A shard tells its workers when the message reaches it.
   void stop(std::size_t except = static_cast<std::size_t>(-1));
-  /// The servers' values, one full parameter vector (each shard owns the keys ShardMap gives it).
-  Model& model() { return *global_; }
   const ShardMap& shard_map() const { return map_; }
   Endpoint shard_endpoint(std::size_t k) const;
-  /// Complete clocks per shard: every local worker has pushed that many.
-  long long shard_clock(std::size_t k) const { return shard_clock_.at(k); }
-  std::size_t workers() const { return workers_.size(); }
   /// The shared keys shard k holds, ascending (local parameters belong to no shard).
   const std::vector<std::int64_t>& shard_keys(std::size_t k) const { return shard_keys_.at(k); }
-  /// Copies the workers' local parameters (which never leave them) into `m`, for evaluation only: the
-  /// observer reads what no protocol message carries.
+  /// The size of shard k's tables (ShardValues::slots).
+  std::size_t shard_slots(std::size_t k) const;
+  int value_bytes() const { return value_bytes_; }
+  /// For the observer, which reads what no protocol message carries:
+  /// complete clocks of shard k (every local worker has pushed that many),
+  long long shard_clock(std::size_t k) const;
+  /// the servers' values gathered into one model (the evaluation copy, whose other entries keep what
+  /// was last put there),
+  Model& gather();
+  /// the workers' local parameters (which never leave them) copied into `m`,
   void fill_local(Model& m) const;
-  /// Figure 5's count over this job's servers: how significant each data center's change of each key
+  /// and Figure 5's count over this job's servers: how significant each data center's change of each key
   /// was, clock by clock.
   SignificanceCounter significance() const;
 
 private:
   struct Shard;
-  void serve(std::size_t k);
-  bool ready(std::size_t k, std::size_t worker, long long min_clock);
-  void stop_workers(std::size_t k);
-  bool stop_waiting(std::size_t w, Inbox& inbox);
-  void work(std::size_t w);
+  struct Worker;
+  void serve(Shard& s);
+  bool ready(Shard& s, std::size_t worker, long long min_clock);
+  void stop_workers(Shard& s);
+  bool stop_waiting(Worker& me, Inbox& inbox);
+  void work(Worker& me);
   void clock_done(std::size_t shard);
   Metrics judge(long long clock);
-  void request_keys(std::size_t w);
-  bool receive_values(std::size_t w, Inbox& inbox, Model& model, long long& fresh);
-  Eigen::VectorXd train_clock(std::size_t w, Model& model, MinibatchSgd& sgd, Eigen::VectorXd& adagrad, Rng& rng);
-  void push(std::size_t w, const Eigen::VectorXd& by_key, int value_bytes, long long then_pull);
-  Eigen::VectorXd apply_push(const std::vector<std::int64_t>& keys, const Eigen::VectorXd& pushed);
-  void count_clock(std::size_t k);
+  void request_keys(const Worker& me);
+  bool receive_values(Worker& me, Inbox& inbox, long long& fresh);
+  Eigen::VectorXd train_clock(Worker& me, MinibatchSgd& sgd, Eigen::VectorXd& adagrad, Rng& rng);
+  void push(const Worker& me, const Eigen::VectorXd& by_key, long long then_pull);
+  Eigen::VectorXd apply_push(Shard& s, const std::vector<std::int64_t>& keys, const Eigen::VectorXd& pushed);
+  void count_clock(Shard& s);
   std::string worker_mailbox(std::size_t w) const;
 
+  // Configuration, fixed once the job deploys.
   RunContext& ctx_;
   PsConfig config_;
+  int value_bytes_; ///< bytes per parameter value on the wire
   std::string name_ = "ps";
-  ShardHooks* hooks_ = nullptr;
+  ShardHooksFactory hooks_;
   std::function<void(long long)> on_complete_;
   std::vector<simgrid::s4u::Host*> server_hosts_;
   std::vector<PsWorker> workers_;
   std::function<void(std::size_t)> before_training_;
-  std::unique_ptr<Model> global_; ///< the servers' values assembled for evaluation (no traffic)
   ShardMap map_;
-  std::vector<Shard> shards_;
-  std::vector<std::vector<std::int64_t>> keys_;              ///< per worker, ascending
-  std::vector<std::vector<std::vector<std::size_t>>> slots_; ///< per worker, per shard: positions in keys_
-  std::vector<long long> shard_clock_;                       ///< complete clocks per shard
-  std::vector<std::vector<std::int64_t>> local_keys_;        ///< per worker: local parameters it trains
-  std::vector<std::unique_ptr<Model>> worker_models_;        ///< outlive the worker actors (fill_local)
-  std::vector<std::size_t> origin_;                          ///< per worker: its data center's tally
-  std::vector<OriginTally> tallies_;                         ///< per data center of the workers
-  std::vector<std::vector<std::int64_t>> shard_keys_;        ///< per shard: the shared keys it holds
-  ServerStep step_;                                          ///< the servers' optimizer state
+  std::vector<std::vector<std::int64_t>> shard_keys_; ///< per shard: the shared keys it holds
+  // The actors' own state: shard k's is used by its server actor only, worker w's by its actor only.
+  std::vector<std::unique_ptr<Shard>> shards_;
+  std::vector<std::unique_ptr<Worker>> worker_state_; ///< outlive the worker actors (fill_local)
+  // The observer's.
+  std::unique_ptr<Model> global_;    ///< the evaluation copy of the model (gather, fill_local)
+  std::vector<std::size_t> origin_;  ///< per worker: its data center's tally
+  std::vector<OriginTally> tallies_; ///< per data center of the workers
   long long evaluated_ = -1;
-  bool stop_sent_ = false; ///< the observer's own: the stop is decided (no protocol step reads it)
+  bool stop_sent_ = false; ///< the stop is decided
 };
 
 } // namespace geosim

@@ -18,11 +18,14 @@ enum class ServerOptimizer { add, adagrad, adarevision };
 
 class ServerStep {
 public:
-  ServerStep(ServerOptimizer optimizer, double lr, std::size_t parameters);
-  /// The change of `key` for a pushed gradient g (for "add", g itself: the push is the change).
-  double change(std::int64_t key, double g);
-  /// A shard's clock is complete (every worker pushed it): AdaRevision's "already applied" starts again.
-  void clock_complete(const std::vector<std::int64_t>& shard_keys);
+  /// `slots`: the size of its tables (a shard's: ShardValues::slots).
+  ServerStep(ServerOptimizer optimizer, double lr, std::size_t slots);
+  /// The change of the parameter at `slot` of the server's tables for a pushed gradient g (for "add", g
+  /// itself: the push is the change).
+  double change(std::int64_t slot, double g);
+  /// A shard's clock is complete (every worker pushed it): AdaRevision's "already applied" starts again
+  /// for the slots of its keys.
+  void clock_complete(const std::vector<std::int64_t>& slots);
   /// Flops charged per pushed value.
   double flops_per_value() const;
 

@@ -14,7 +14,7 @@ SignificanceCounter::SignificanceCounter(std::size_t parameters)
       significant_(thresholds().size(), 0.0) {}
 
 void SignificanceCounter::clock(const std::vector<std::int64_t>& keys, const std::vector<double>& changes,
-                                const Eigen::VectorXd& values, double parameters) {
+                                const std::vector<double>& values, double parameters) {
   parameter_clocks_ += parameters;
   for (std::size_t t = 0; t < accum_.size(); ++t) {
     double threshold = thresholds()[t];
@@ -24,7 +24,7 @@ void SignificanceCounter::clock(const std::vector<std::int64_t>& keys, const std
         continue;
       double& a = acc[keys[i]];
       a += changes[i];
-      double v = values[keys[i]];
+      double v = values[i];
       if (std::abs(a) > threshold * std::abs(v) || v == 0) {
         significant_[t] += 1;
         a = 0;
@@ -63,7 +63,7 @@ void OriginTally::add(std::size_t shard, std::int64_t key, double change) {
   open_[key] += change;
 }
 
-void OriginTally::close(std::size_t shard, const Eigen::VectorXd& values, double shard_parameters) {
+void OriginTally::close(std::size_t shard, const std::vector<double>& values, double shard_parameters) {
   std::vector<double> changes;
   changes.reserve(changed_[shard].size());
   for (auto key : changed_[shard]) {

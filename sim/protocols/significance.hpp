@@ -19,10 +19,11 @@ public:
   static const std::vector<double>& thresholds();
 
   explicit SignificanceCounter(std::size_t parameters = 0);
-  /// One clock of one table (a shard of the parameters): the keys that changed, their changes, and the
-  /// values after the clock; `parameters` is how many parameters the table holds.
-  void clock(const std::vector<std::int64_t>& keys, const std::vector<double>& changes, const Eigen::VectorXd& values,
-             double parameters);
+  /// One clock of one table (a shard of the parameters): the keys that changed, their changes, and their
+  /// values after the clock (all three in the same order); `parameters` is how many parameters the table
+  /// holds.
+  void clock(const std::vector<std::int64_t>& keys, const std::vector<double>& changes,
+             const std::vector<double>& values, double parameters);
   /// Per threshold: the share of parameter-clocks whose update was insignificant (1 with no clock yet).
   std::vector<double> insignificant_share() const;
   double parameter_clocks() const { return parameter_clocks_; }
@@ -44,7 +45,10 @@ class OriginTally {
 public:
   OriginTally(std::size_t parameters, std::size_t shards);
   void add(std::size_t shard, std::int64_t key, double change);
-  void close(std::size_t shard, const Eigen::VectorXd& values, double shard_parameters);
+  /// The keys changed in the shard's open clock, in the order close() wants their values.
+  const std::vector<std::int64_t>& changed(std::size_t shard) const { return changed_[shard]; }
+  /// Closes the shard's clock: `values` are the changed keys' values now, in the order of changed().
+  void close(std::size_t shard, const std::vector<double>& values, double shard_parameters);
   const SignificanceCounter& counter() const { return counter_; }
 
 private:
