@@ -30,6 +30,7 @@
 #include <functional>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <set>
 
 namespace sg4 = simgrid::s4u;
@@ -117,15 +118,15 @@ public:
   void deploy(RunContext& ctx) override {
     ctx_ = &ctx;
     adaptation_.emplace(ctx.workload->spec().drift);
-    models_.clear();
+    hosts_.clear();
     held_.clear();
     held_rows_ = 0;
     means_ = SiteMeans(sites_);
-    saved_.clear();
     for (int s : sites_) {
-      models_[s] = ctx.workload->make_model(static_cast<std::uint64_t>(ctx.scenario.seed));
-      service("cartel-peer", s, [this, s] { serve_slices(s); });
-      create_actor("cartel-site", host(s), ctx.platform.can_fail(host(s)), [this, s] { learn(s); });
+      SiteHost& at = hosts_[s];
+      at.model = ctx.workload->make_model(static_cast<std::uint64_t>(ctx.scenario.seed));
+      service("cartel-peer", s, [this, s, me = &at] { serve_slices(s, *me); });
+      create_actor("cartel-site", host(s), ctx.platform.can_fail(host(s)), [this, s, me = &at] { learn(s, *me); });
     }
     service("metadata-service", metadata_site_, [this] { serve_metadata(); });
   }
@@ -155,9 +156,17 @@ private:
     double next_report;
   };
 
-  void learn(int site) {
+  /// What a site's host holds: its model (trained by its learner, read by its slice server), its
+  /// checkpoint on disk (sites that crash), and its last neighbour query's number.
+  struct SiteHost {
+    std::unique_ptr<Model> model;
+    std::optional<Checkpoint> saved;
+    long long queries = 0;
+  };
+
+  void learn(int site, SiteHost& me) {
     RunContext& ctx = *ctx_;
-    Model& model = *models_[site];
+    Model& model = *me.model;
     Inbox inbox(ctx.transport, site_inbox(site).mailbox); // answers from the metadata service and peers
     Rng rng = site_rng(ctx.scenario.seed, site);
     std::vector<double> recent;
@@ -165,8 +174,8 @@ private:
     long long first = 1;
     bool resumed = false; // booted after a crash: the last period saved is done but for its drift check
     double acc = 0;
-    if (auto it = saved_.find(site); it != saved_.end()) {
-      const Checkpoint& c = it->second;
+    if (me.saved) {
+      const Checkpoint& c = *me.saved;
       model.parameters() = c.parameters;
       rng = c.rng;
       recent = c.recent;
@@ -184,13 +193,13 @@ private:
       if (resumed) { // the drift check of the saved period is done again: an adaptation it began was lost
         resumed = false;
       } else {
-        acc = period(site, k, rng, next_report);
+        acc = period(site, model, k, rng, next_report);
         if (crashes)
-          saved_.insert_or_assign(site, Checkpoint{k, acc, model.parameters(), rng, recent, next_report});
+          me.saved = Checkpoint{k, acc, model.parameters(), rng, recent, next_report};
       }
       double mean = recent.empty() ? acc : std::accumulate(recent.begin(), recent.end(), 0.0) / recent.size();
       if (static_cast<int>(recent.size()) == c_.window && acc < mean - c_.drop) {
-        adapt(site, inbox);
+        adapt(site, me, inbox);
         recent.clear();
         continue;
       }
@@ -201,14 +210,14 @@ private:
   }
 
   /// One period of a site: it learns from its stream, is judged, and reports its metadata when due.
-  double period(int site, long long k, Rng& rng, double& next_report) {
+  double period(int site, Model& model, long long k, Rng& rng, double& next_report) {
     RunContext& ctx = *ctx_;
     sg4::this_actor::sleep_until(static_cast<double>(k - 1) * c_.stream.period_s);
     double now = sg4::Engine::get_clock();
     const SiteData& data = ctx.workload->site(site, now);
     note_classes(site, data.class_share);
-    train_stream(*models_[site], data.train, c_.stream.batches_per_period, c_.training.batch, c_.training.lr, rng);
-    double acc = evaluate(site, k);
+    train_stream(model, data.train, c_.stream.batches_per_period, c_.training.batch, c_.training.lr, rng);
+    double acc = evaluate(site, model, k);
     if (now >= next_report) {
       Metadata m{site, data.class_share, acc};
       metadata_bytes_ += m.wire_bytes();
@@ -221,26 +230,27 @@ private:
   /// The site's accuracy on its own current test set: Cartel's drift detection needs it every period,
   /// so it is part of the protocol. The observer judges the model at the scenario's evaluation period, on
   /// the test sets the scenario's evaluation names; adaptation is measured on the site's own test set.
-  double evaluate(int site, long long k) {
+  double evaluate(int site, const Model& model, long long k) {
     const Dataset& test = ctx_->workload->site(site, sg4::Engine::get_clock()).test;
-    Metrics m = models_[site]->evaluate(test);
+    Metrics m = model.evaluate(test);
     if (!ctx_->evaluation.due(k))
       return m.accuracy;
-    SiteJudgement j = judge_site(*ctx_, *models_[site], site, k, m);
+    SiteJudgement j = judge_site(*ctx_, model, site, k, m);
     adaptation_->observe(site, sg4::Engine::get_clock(), m.accuracy);
     report(k, site, j.toward_run, j.weight);
     return m.accuracy;
   }
 
   /// Drift: find the classes handled badly, ask for neighbours, pull their slices and merge.
-  void adapt(int site, Inbox& inbox) {
+  void adapt(int site, SiteHost& me, Inbox& inbox) {
     RunContext& ctx = *ctx_;
+    Model& model = *me.model;
     const SiteData& data = ctx.workload->site(site, sg4::Engine::get_clock());
-    std::vector<int> weak = weak_classes(*models_[site], data);
+    std::vector<int> weak = weak_classes(model, data);
     drifts_++;
     if (weak.empty())
       return;
-    long long query = ++queries_[site];
+    long long query = ++me.queries;
     ctx.transport.post(metadata_service(), "neighbours", NeighbourQuery{site, data.class_share, weak, query});
     auto is_answer = [query](const Envelope& e) { return e.kind == "neighbours" && e.as<SiteList>().query == query; };
     auto reply = await(inbox, is_answer);
@@ -249,8 +259,8 @@ private:
       return;
     }
     const auto& peers = reply->as<SiteList>().sites;
-    double before = models_[site]->evaluate(data.test).accuracy;
-    double new_before = recall_of(*models_[site], data.test, weak);
+    double before = model.evaluate(data.test).accuracy;
+    double new_before = recall_of(model, data.test, weak);
     for (int p : peers)
       ctx.transport.post(peer(p), "slice?", SliceRequest{site, weak});
     std::set<const sg4::Host*> waiting;
@@ -274,12 +284,12 @@ private:
       abandoned_ += !peers.empty();
       return;
     }
-    merge(*models_[site], slices);
+    merge(model, slices);
     for (int c : weak)
       hold(site, c);
-    double after = models_[site]->evaluate(data.test).accuracy;
+    double after = model.evaluate(data.test).accuracy;
     merges_.push_back(
-        {site, sg4::Engine::get_clock(), before, after, new_before, recall_of(*models_[site], data.test, weak), weak});
+        {site, sg4::Engine::get_clock(), before, after, new_before, recall_of(model, data.test, weak), weak});
   }
 
   /// Per class: the share of its test samples the model recognises (NaN for classes not in the set).
@@ -332,11 +342,13 @@ private:
     model.import_slice(mean);
   }
 
-  void serve_slices(int site) {
+  /// A site's slice server: a second actor of the site's host, which reads the model the host's learner
+  /// trains (one machine's memory).
+  void serve_slices(int site, const SiteHost& at) {
     while (true) {
       auto env = ctx_->transport.recv(peer(site).mailbox);
       const auto& req = env->as<SliceRequest>();
-      ctx_->transport.post(site_inbox(req.site), "slice", models_[site]->export_slice(req.classes));
+      ctx_->transport.post(site_inbox(req.site), "slice", at.model->export_slice(req.classes));
     }
   }
 
@@ -375,7 +387,7 @@ private:
 
   void record_details() {
     auto& rec = ctx_->recorder;
-    const Model& any = *models_.begin()->second;
+    const Model& any = *hosts_.begin()->second.model;
     int classes = ctx_->workload->spec().shape().classes;
     double row_bytes = static_cast<double>(any.size()) / classes * any.value_bytes;
     rec.detail("model_bytes_mean", row_bytes * static_cast<double>(held_rows_) / static_cast<double>(sites_.size()));
@@ -403,9 +415,8 @@ private:
   std::vector<int> sites_;
   int metadata_site_ = -1;
   RunContext* ctx_ = nullptr;
-  std::map<int, std::unique_ptr<Model>> models_;
-  std::map<int, Checkpoint> saved_;   ///< by site, for the sites that crash: what each keeps on its disk
-  std::map<int, std::set<int>> held_; ///< classes a site's model holds rows for
+  std::map<int, SiteHost> hosts_;     ///< by site: its host's own state
+  std::map<int, std::set<int>> held_; ///< the observer's: classes a site's model holds rows for
   long long held_rows_ = 0;           ///< their number, summed over the sites
   SiteMeans means_;
   std::optional<AdaptationTracker> adaptation_;
@@ -413,7 +424,6 @@ private:
   double metadata_bytes_ = 0, slice_bytes_ = 0;
   long long drifts_ = 0;
   long long abandoned_ = 0, missing_slices_ = 0; ///< adaptations given up, slices not received in time
-  std::map<int, long long> queries_;             ///< per site: its last neighbour query's number
 };
 
 const StrategyRegistration reg{

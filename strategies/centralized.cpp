@@ -11,7 +11,6 @@
 #include <fmt/format.h>
 
 #include <map>
-#include <set>
 
 namespace sg4 = simgrid::s4u;
 
@@ -19,6 +18,12 @@ namespace geosim {
 namespace {
 
 std::string inbox(std::size_t w) { return fmt::format("central-inbox-{}", w); }
+
+/// A data site's shipper's state, which survives the site's crashes (it is on the site's disk).
+struct Shipment {
+  int attempts = 0;     ///< how many times the shipper started
+  bool arrived = false; ///< the shard has arrived at the gathering site
+};
 
 class Centralized : public Strategy {
 public:
@@ -76,7 +81,7 @@ public:
       Endpoint to{inbox(w), hosts[w]};
       bool crashes = ctx.platform.can_fail(ctx.platform.workers[s][0]);
       create_actor("ship", ctx.platform.workers[s][0], crashes,
-                   [this, &ctx, to, bytes, s] { ship(ctx, to, bytes, s); });
+                   [this, &ctx, to, bytes, me = &shipments_[s]] { ship(ctx, to, bytes, *me); });
       if (crashes)
         ctx.recorder.detail("raw_bytes_resent", resent_);
     }
@@ -86,16 +91,16 @@ public:
 private:
   /// Ships a site's shard. A crash kills the shipper and loses the shard on its way; SimGrid starts the
   /// shipper again when the site boots, and it sends the whole shard again (a raw-data transfer does not
-  /// resume), unless the shard had arrived: the site keeps that on its disk (`shipped_`).
-  void ship(RunContext& ctx, const Endpoint& to, double bytes, int site) {
-    if (shipped_.count(site))
+  /// resume), unless the shard had arrived: the site keeps that on its disk (`Shipment::arrived`).
+  void ship(RunContext& ctx, const Endpoint& to, double bytes, Shipment& me) {
+    if (me.arrived)
       return;
-    if (attempts_[site]++ > 0) {
+    if (me.attempts++ > 0) {
       resent_ += bytes;
       ctx.recorder.detail("raw_bytes_resent", resent_);
     }
     ctx.transport.send(to, "raw-data", Opaque{bytes});
-    shipped_.insert(site);
+    me.arrived = true;
   }
 
   void gather(RunContext& ctx, std::size_t w) {
@@ -111,9 +116,8 @@ private:
   std::vector<int> expected_;
   double gathered_at_ = 0;
   std::unique_ptr<PsJob> job_;
-  std::map<int, int> attempts_; ///< per data site: how many times its shipper started
-  std::set<int> shipped_;       ///< data sites whose shard has arrived
-  double resent_ = 0;
+  std::map<int, Shipment> shipments_; ///< per data site: its shipper's own (what its disk keeps)
+  double resent_ = 0;                 ///< the observer's
 };
 
 const StrategyRegistration reg{

@@ -34,7 +34,8 @@ public:
     saved_.clear();
     for (int s : sites_) {
       sg4::Host* host = ctx.platform.workers[s][0];
-      create_actor("learner", host, ctx.platform.can_fail(host), [this, &ctx, s] { learn(ctx, s); });
+      create_actor("learner", host, ctx.platform.can_fail(host),
+                   [this, &ctx, s, disk = &saved_[s]] { learn(ctx, s, *disk); });
     }
   }
 
@@ -46,19 +47,20 @@ private:
     long long iteration;
   };
 
-  void learn(RunContext& ctx, int site) {
+  /// A site's learner; `disk` is what its host keeps across crashes.
+  void learn(RunContext& ctx, int site, std::optional<Checkpoint>& disk) {
     auto model = ctx.workload->make_model(static_cast<std::uint64_t>(ctx.scenario.seed));
     Rng rng = site_rng(ctx.scenario.seed, site);
     long long done = 0;
     bool crashes = ctx.platform.can_fail(sg4::this_actor::get_host());
-    if (auto it = saved_.find(site); it != saved_.end()) { // booted after a crash
-      model->parameters() = it->second.parameters;
-      rng = it->second.rng;
-      done = it->second.iteration;
+    if (disk) { // booted after a crash
+      model->parameters() = disk->parameters;
+      rng = disk->rng;
+      done = disk->iteration;
     } else {
       evaluate(ctx, *model, site, 0);
       if (crashes) // iteration 0 is judged once, whenever the first crash comes
-        saved_.insert_or_assign(site, Checkpoint{model->parameters(), rng, 0});
+        disk = Checkpoint{model->parameters(), rng, 0};
     }
     // A site that was down catches up on the periods it missed, one after the other (sleep_until a time
     // past returns at once), on the data of the moment, as a box that buffered its stream on disk would.
@@ -71,7 +73,7 @@ private:
         train_epochs(*model, data.train, training_.local_epochs, training_.batch, training_.lr, rng);
       evaluate(ctx, *model, site, k);
       if (crashes)
-        saved_.insert_or_assign(site, Checkpoint{model->parameters(), rng, k});
+        disk = Checkpoint{model->parameters(), rng, k};
     }
   }
 
@@ -97,7 +99,7 @@ private:
   std::vector<int> sites_;
   std::optional<AdaptationTracker> adaptation_;
   SiteMeans means_;
-  std::map<int, Checkpoint> saved_; ///< by site, for the sites that crash: what each keeps on its disk
+  std::map<int, std::optional<Checkpoint>> saved_; ///< by site, for the sites that crash: what its disk keeps
 };
 
 const StrategyRegistration reg{{"isolated", "every site trains its own model on its own data; no WAN traffic",
