@@ -93,14 +93,19 @@ void site_intervals(Field f, const PlatformSpec& p, bool crash,
   }
 }
 
-/// Crash intervals by host, inline: {"<host>": [[from_s, to_s], ...]}, hosts named as the platform names
-/// them (<site>-w<i>, <site>-s<i>).
-void host_intervals(Field f, const PlatformSpec& p,
-                    std::map<std::string, std::vector<std::pair<double, double>>>& out) {
+std::set<std::string> all_hosts(const PlatformSpec& p) {
   std::set<std::string> hosts;
   for (const auto& site : p.sites)
     for (auto& name : host_names(site))
       hosts.insert(std::move(name));
+  return hosts;
+}
+
+/// Crash intervals by host, inline: {"<host>": [[from_s, to_s], ...]}, hosts named as the platform names
+/// them (<site>-w<i>, <site>-s<i>).
+void host_intervals(Field f, const PlatformSpec& p,
+                    std::map<std::string, std::vector<std::pair<double, double>>>& out) {
+  std::set<std::string> hosts = all_hosts(p);
   for (const auto& host : f.keys()) {
     if (!hosts.count(host))
       input_error(f.file(), f.path() + "." + host, "the name of a host of the platform (<site>-w<i> or <site>-s<i>)",
@@ -114,27 +119,72 @@ void host_intervals(Field f, const PlatformSpec& p,
   }
 }
 
-/// Intervals by site from a text file: "<site> <from_s> <to_s>" a line, '#' comments; `what` names the
-/// file in its errors, and a crash may not begin at 0 (a host must boot to run its actors).
-void read_site_intervals(const std::string& path, const PlatformSpec& p, const std::string& what, bool crash,
-                         std::map<int, std::vector<std::pair<double, double>>>& out) {
+/// Intervals by name from a text file: "<name> <from_s> <to_s>" a line, '#' comments. `what` names the
+/// file in its errors and `thing` what a name is ("site", "host"); `index` gives a name's key, or
+/// nothing when the platform has no such name; a crash may not begin at 0 (a host must boot to run its
+/// actors).
+template <class Key, class Index>
+void read_intervals(const std::string& path, const std::string& what, const std::string& thing, bool crash, Index index,
+                    std::map<Key, std::vector<std::pair<double, double>>>& out) {
   read_data_lines(path, what, [&](int n, const std::string& data, const std::string& line) {
     std::istringstream words(data);
-    std::string site, rest;
+    std::string name, rest;
     double from = 0, to = 0;
-    words >> site;
+    words >> name;
     auto bad = [&](const std::string& expected) {
       throw InputError(fmt::format("{}:{}: expected {}, got \"{}\"", path, n, expected, line));
     };
     if (!(words >> from >> to) || (words >> rest))
-      bad("a site and an interval: <site> <from_s> <to_s>");
-    int i = p.site_index(site);
-    if (i < 0)
-      bad("the name of a site of the platform");
+      bad(fmt::format("a {} and an interval: <{}> <from_s> <to_s>", thing, thing));
+    std::optional<Key> key = index(name);
+    if (!key)
+      bad(fmt::format("the name of a {} of the platform", thing));
     if (crash ? !(from > 0 && to > from) : !(from >= 0 && to > from))
       bad(crash ? "an interval with 0 < from_s < to_s" : "an interval with 0 <= from_s < to_s");
-    out[i].emplace_back(from, to);
+    out[*key].emplace_back(from, to);
   });
+}
+
+void read_site_intervals(const std::string& path, const PlatformSpec& p, const std::string& what, bool crash,
+                         std::map<int, std::vector<std::pair<double, double>>>& out) {
+  auto index = [&](const std::string& name) {
+    int i = p.site_index(name);
+    return i < 0 ? std::nullopt : std::optional<int>(i);
+  };
+  read_intervals<int>(path, what, "site", crash, index, out);
+}
+
+void read_host_intervals(const std::string& path, const PlatformSpec& p,
+                         std::map<std::string, std::vector<std::pair<double, double>>>& out) {
+  std::set<std::string> hosts = all_hosts(p);
+  auto index = [&](const std::string& name) {
+    return hosts.count(name) ? std::optional<std::string>(name) : std::nullopt;
+  };
+  read_intervals<std::string>(path, "file of host failures", "host", true, index, out);
+}
+
+/// Which hosts crash: "all", "workers", "servers", or a list of host names.
+std::vector<std::string> parse_host_selection(Field f, const PlatformSpec& p) {
+  std::set<std::string> hosts = all_hosts(p);
+  std::vector<std::string> out;
+  if (f.is_array()) {
+    for (const Field& e : f.elements()) {
+      if (!hosts.count(e.string()))
+        e.fail("the name of a host of the platform (<site>-w<i> or <site>-s<i>)");
+      out.push_back(e.string());
+    }
+    return out;
+  }
+  std::string which = f.choice({"all", "workers", "servers"});
+  for (const auto& site : p.sites) {
+    if (which != "servers")
+      for (int i = 0; i < site.workers.count; ++i)
+        out.push_back(worker_name(site, i));
+    if (which != "workers")
+      for (int i = 0; i < site.servers.count; ++i)
+        out.push_back(server_name(site, i));
+  }
+  return out;
 }
 
 } // namespace
@@ -162,7 +212,15 @@ FaultsSpec parse_faults(Field f, const PlatformSpec& p, long long default_seed) 
     sf->finish();
     s.site_failures = g;
   }
-  if (s.bandwidth || s.outages || s.site_failures)
+  if (auto hf = f.maybe("host_failures")) {
+    FaultsSpec::HostFailures g;
+    g.mtbf_s = hf->at("mtbf_s").number(0, kInf, true);
+    g.mttr_s = hf->at("mttr_s").number(0, kInf, true);
+    g.hosts = parse_host_selection(hf->at("hosts"), p);
+    hf->finish();
+    s.host_failures = g;
+  }
+  if (s.bandwidth || s.outages || s.site_failures || s.host_failures)
     s.horizon_s = f.at("horizon_s").number(0, kInf, true);
   if (auto groups = f.maybe("correlated")) {
     std::set<std::string> names, seen;
@@ -191,6 +249,8 @@ FaultsSpec parse_faults(Field f, const PlatformSpec& p, long long default_seed) 
     read_site_intervals(file->beside_file(file->string()), p, "file of site failures", true, s.sites_fail_s);
   if (auto hosts = f.maybe("hosts_fail_s"))
     host_intervals(*hosts, p, s.hosts_fail_s);
+  if (auto file = f.maybe("hosts_fail_file"))
+    read_host_intervals(file->beside_file(file->string()), p, s.hosts_fail_s);
   f.finish();
   return s;
 }
@@ -210,10 +270,17 @@ void apply_faults(PlatformSpec& p, const FaultsSpec& faults, const std::string& 
     }
   for (const auto& [site, down] : crashes)
     p.sites[static_cast<std::size_t>(site)].fail_s = merged(down);
-  if (!faults.hosts_fail_s.empty()) // naming every host of a large platform is not free
-    for (auto& site : p.sites)      // a host that crashes alone is also down whenever its whole site is
+  auto host_crashes = faults.hosts_fail_s;
+  if (faults.host_failures) // each host its own stream, keyed by its name
+    for (const auto& host : faults.host_failures->hosts) {
+      std::mt19937_64 rng(stream_of(faults.seed, "host:" + host));
+      auto drawn = draw_downtimes(faults.host_failures->mtbf_s, faults.host_failures->mttr_s, faults.horizon_s, rng);
+      host_crashes[host].insert(host_crashes[host].end(), drawn.begin(), drawn.end());
+    }
+  if (!host_crashes.empty())   // naming every host of a large platform is not free
+    for (auto& site : p.sites) // a host that crashes alone is also down whenever its whole site is
       for (const auto& name : host_names(site))
-        if (auto it = faults.hosts_fail_s.find(name); it != faults.hosts_fail_s.end()) {
+        if (auto it = host_crashes.find(name); it != host_crashes.end() && !it->second.empty()) {
           auto down = it->second;
           down.insert(down.end(), site.fail_s.begin(), site.fail_s.end());
           site.host_fail_s[name] = merged(down);

@@ -33,7 +33,8 @@ struct FaultsSpec {
   std::map<int, std::vector<std::pair<double, double>>> sites_down_s; ///< inline and from sites_down_file
   /// Sites that crash: every host off (its actors die) in these intervals; inline and from sites_fail_file.
   std::map<int, std::vector<std::pair<double, double>>> sites_fail_s;
-  /// Single hosts that crash (the rest of their site stays up), by host name.
+  /// Single hosts that crash (the rest of their site stays up), by host name; inline and from
+  /// hosts_fail_file.
   std::map<std::string, std::vector<std::pair<double, double>>> hosts_fail_s;
   /// Crashes drawn per site until the horizon: up and down times from exponentials of these means.
   struct SiteFailures {
@@ -41,6 +42,12 @@ struct FaultsSpec {
     std::vector<int> sites;
   };
   std::optional<SiteFailures> site_failures;
+  /// The same per host (each host its own stream, keyed by its name).
+  struct HostFailures {
+    double mtbf_s = 0, mttr_s = 0;
+    std::vector<std::string> hosts;
+  };
+  std::optional<HostFailures> host_failures;
 };
 
 /// Reads a scenario's network.faults; `default_seed` is the scenario's seed.
