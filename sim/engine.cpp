@@ -196,7 +196,9 @@ bool all_wait_for_nothing(const Transport& transport) {
 
 /// SimGrid applies a host's state profile only while some activity runs: with every actor waiting for a
 /// crashed site to boot (a shipment that will be sent again), it would see a deadlock before the boot.
-/// A daemon on a host that never crashes sleeps until the last boot, so that each one happens.
+/// A daemon on a host that never crashes sleeps until the last boot, so that each one happens, and a
+/// microsecond more: EngineImpl::solve (3.32) applies profile events only up to the end of the next
+/// activity, and a sleep that ends at the boot's date may end a rounding error before it.
 void keep_time_until_boots(const Platform& platform) {
   double last_boot = 0;
   for (const auto& site : platform.spec.sites) {
@@ -213,6 +215,7 @@ void keep_time_until_boots(const Platform& platform) {
       if (!platform.can_fail(host)) {
         simgrid::s4u::Actor::create("boot clock", host, [last_boot] {
           simgrid::s4u::this_actor::sleep_until(last_boot);
+          simgrid::s4u::this_actor::sleep_for(1e-6);
         })->daemonize();
         return;
       }

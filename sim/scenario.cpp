@@ -255,7 +255,7 @@ void check_site_failures(const Scenario& sc) {
     if (!e.strategy->survives_site_failures())
       input_error(sc.file, sites ? "network.faults.sites_fail_s" : "network.faults.hosts_fail_s",
                   "no site failures for a strategy that does not survive them (fedavg needs deadline_s; "
-                  "param_server, gaia and traffic do not yet; docs/faults.md)",
+                  "gaia and traffic do not yet; docs/faults.md)",
                   fmt::format("strategy \"{}\" ({})", e.label, e.name));
 }
 

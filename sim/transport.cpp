@@ -135,6 +135,16 @@ void Transport::lose() {
   counters_.lost_messages++;
 }
 
+/// The messages waiting on a connection whose sender crashed: SimGrid would start them from a host that
+/// is off. Clearing the mailbox drops the detached comms, which frees their envelopes.
+void Transport::drop_queued(sg4::Mailbox* mbox) {
+  if (mbox->empty())
+    return;
+  for (std::size_t n = mbox->size(); n > 0; --n)
+    lose();
+  mbox->clear();
+}
+
 sg4::CommPtr Transport::deferred_isend(sg4::Mailbox* mbox, Envelope* env, double bytes, const sg4::Host* to) {
   sg4::Mailbox* done = sg4::Mailbox::by_name(fmt::format("deferred#{}", deferred_++));
   sg4::ActorPtr helper = sg4::Actor::create("deferred send", env->from, [this, mbox, env, bytes, to, done] {
@@ -188,24 +198,30 @@ sg4::Mailbox* Transport::connection(const Endpoint& to, const sg4::Host* from, c
   // holds messages in the order they arrived across connections.
   // A connection lives as long as someone uses it, and on a host that crashes it comes back with it.
   auto plumbing = [this] { plumbing_.insert(sg4::this_actor::get_pid()); };
-  sg4::ActorPtr reader = create_daemon("reader " + name, to.host, platform_.can_fail(to.host), [this, mbox, inbox] {
-    while (true) {
-      Envelope* env = nullptr;
-      sg4::CommPtr comm = mbox->get_async<Envelope>(&env); // what get() does, keeping the comm in hand
-      try {
-        comm->wait();
-      } catch (const simgrid::NetworkFailureException&) { // the sender's site crashed while it was sending
-        lose();
-        continue;
-      } catch (const simgrid::ForcefulKillException&) { // this site crashed, maybe while a message came in
-        if (comm->get_sender() != nullptr)
-          lose();
-        throw;
-      }
-      --traveling_;
-      inbox->put_init(env, 0)->detach();
-    }
-  }, plumbing);
+  sg4::ActorPtr reader = create_daemon(
+      "reader " + name, to.host, platform_.can_fail(to.host),
+      [this, mbox, inbox, from] {
+        while (true) {
+          if (!from->is_on()) // the sender crashed: what it had queued on the connection is gone with it
+            drop_queued(mbox);
+          Envelope* env = nullptr;
+          sg4::CommPtr comm = mbox->get_async<Envelope>(&env); // what get() does, keeping the comm in hand
+          try {
+            comm->wait();
+          } catch (const simgrid::NetworkFailureException&) { // the sender's site crashed while it was sending
+            lose();
+            drop_queued(mbox);
+            continue;
+          } catch (const simgrid::ForcefulKillException&) { // this site crashed, maybe while a message came in
+            if (comm->get_sender() != nullptr)
+              lose();
+            throw;
+          }
+          --traveling_;
+          inbox->put_init(env, 0)->detach();
+        }
+      },
+      plumbing);
   plumbing_.insert(reader->get_pid());
   return mbox;
 }

@@ -150,6 +150,7 @@ private:
   void put_or_lose(simgrid::s4u::Mailbox* mbox, Envelope* env, double bytes);
   /// A message on its way that a crash stopped.
   void lose();
+  void drop_queued(simgrid::s4u::Mailbox* mbox);
   /// The size SimGrid moves for a message: its bytes, except under ns-3, where a message between two
   /// hosts is at least 1 byte (an empty one never completes there) and at most its TCP buffers.
   double simulated_size(const simgrid::s4u::Host* from, const simgrid::s4u::Host* to, double bytes) const;

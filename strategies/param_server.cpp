@@ -28,6 +28,9 @@ public:
     data_sites_ = sc.workload->partition.sites;
   }
 
+  /// A crashed worker or server comes back from its checkpoint and the job waits for it (docs/faults.md).
+  bool survives_site_failures() const override { return true; }
+
   void deploy(RunContext& ctx) override {
     std::vector<simgrid::s4u::Host*> servers;
     for (int s : server_sites_)

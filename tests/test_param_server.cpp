@@ -15,6 +15,7 @@ namespace {
 struct Run {
   nlohmann::json summary;
   std::map<long long, double> clock_time; ///< simulated time at which each clock was complete
+  std::map<long long, std::string> loss;  ///< the model's loss after each clock, as printed
   std::string csv;
 };
 
@@ -23,19 +24,22 @@ Run run(const std::string& scenario, const std::string& label, const std::string
   auto r = run_geosim("run -q " + data(scenario) + " -o " + out.string() + " " + extra);
   INFO(r.err);
   REQUIRE(r.status == 0);
-  Run result{read_json(out / label / "summary.json"), {}, read_text(out / label / "convergence.csv")};
+  Run result{read_json(out / label / "summary.json"), {}, {}, read_text(out / label / "convergence.csv")};
   std::istringstream lines(result.csv);
   std::string line;
   std::getline(lines, line); // header: sim_time,strategy,site,iteration,...
   while (std::getline(lines, line)) {
     std::istringstream cells(line);
-    std::string t, strategy, site, iteration;
+    std::string t, strategy, site, iteration, loss;
     std::getline(cells, t, ',');
     std::getline(cells, strategy, ',');
     std::getline(cells, site, ',');
     std::getline(cells, iteration, ',');
-    if (site == "global")
+    std::getline(cells, loss, ',');
+    if (site == "global") {
       result.clock_time[std::stoll(iteration)] = std::stod(t);
+      result.loss[std::stoll(iteration)] = loss;
+    }
   }
   return result;
 }
@@ -120,6 +124,49 @@ TEST_CASE("param_server runs are deterministic for a seed", "[strategies][ps][de
   Run a = run("ps-small.json", "param_server"), b = run("ps-small.json", "param_server");
   CHECK(a.summary.dump() == b.summary.dump());
   CHECK(a.csv == b.csv);
+}
+
+TEST_CASE("a parameter-server site that crashes comes back from its checkpoints, and the job waits for it",
+          "[strategies][ps][faults]") {
+  // b (worker 1 and shard 1 on one host) is down from 0.5 to 0.7 s, in the 4th clock (clean: clock 2
+  // complete at 0.3708 s, clock 3 at 0.5205 s): the pushes of clock 3 on the WAN are lost both ways.
+  // At 0.7 s shard 1 goes back to its clock-2 checkpoint and tells both workers; worker 1 goes back to
+  // the start of its clock 2 and pushes what shard 0 may lack again; worker 0 sends its clock-3 push
+  // again. Nothing is lost for good and nothing is applied twice, so every clock's model is the clean
+  // run's; clock 3 waits for the boot, the restart notice's WAN trip and the push's.
+  const std::string common = "--set stop.max_iterations=6";
+  Run clean = run("ps-small.json", "param_server", common);
+  Run crash = run("ps-small.json", "param_server",
+                  common + " --set 'network.faults={\"sites_fail_s\": {\"b\": [[0.5, 0.7]]}}'");
+  REQUIRE(crash.loss.size() == 7);
+  CHECK(crash.loss == clean.loss);
+  for (long long c = 0; c <= 2; ++c)
+    CHECK(crash.clock_time[c] == clean.clock_time[c]);
+  const double push = 0.050 + (16 + 5120 * 4) / 1e6; // 50 ms + 20,496 bytes at 8 Mb/s
+  CHECK(crash.clock_time[3] > 0.7 + (0.050 + 16 / 1e6) + push);
+  CHECK(crash.clock_time[3] < 0.7 + 0.050 + 2 * push);
+  CHECK(crash.summary["faults"]["lost_messages"].get<double>() == 3);
+  CHECK(crash.summary["bytes"]["wan"].get<double>() > clean.summary["bytes"]["wan"].get<double>());
+}
+
+TEST_CASE("a parameter server survives repeated crashes of either site under BSP, SSP and async",
+          "[strategies][ps][faults]") {
+  // Crashes drawn from a seed (a site down about every 0.4 s for about 0.1 s): every run ends at its 30th
+  // clock, none waits for ever or hits the time limit, and a rerun is identical.
+  for (std::string sync : {"bsp", "ssp", "async"})
+    for (std::string site : {"a", "b"}) {
+      INFO(sync << ", site " << site);
+      std::string extra = "--set stop.max_iterations=30 --set stop.max_sim_time_s=100 --set strategy.sync=" + sync +
+                          " --set 'network.faults={\"seed\": 2, \"horizon_s\": 3, \"site_failures\": "
+                          "{\"mtbf_s\": 0.4, \"mttr_s\": 0.1, \"sites\": [\"" +
+                          site + "\"]}}'";
+      Run r = run("ps-small.json", "param_server", extra);
+      CHECK(r.summary["iterations"] == 30);
+      CHECK_FALSE(r.summary["stop"]["time_limit_hit"].get<bool>());
+      CHECK(r.summary["faults"]["failures_by_site"][site]["failures"].get<int>() >= 3);
+      if (sync == "ssp")
+        CHECK(run("ps-small.json", "param_server", extra).csv == r.csv);
+    }
 }
 
 TEST_CASE("centralized ships exactly the raw bytes of the other sites, then trains on the LAN",

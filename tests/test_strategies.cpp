@@ -236,6 +236,13 @@ TEST_CASE("a host that crashes alone does what its site's crash does to the acto
           "network.faults.hosts_fail_s.c2-w9: expected the name of a host of the platform");
   refused(R"(--set 'network.faults={"hosts_fail_s": {"c2-w0": [[0, 0.08]]}}')",
           "network.faults.hosts_fail_s.c2-w0: expected intervals that begin after 0");
+  // The same crash read from a file of "<host> <from_s> <to_s>" lines; a bad line names file and line.
+  std::string file = write_text(out / "hosts.txt", "# host from to\nc2-w0 0.05 0.08\n");
+  auto listed = run_with("file", R"({"hosts_fail_file": ")" + file + R"("})");
+  CHECK(read_text(listed / "convergence.csv") == read_text(host / "convergence.csv"));
+  std::string bad = write_text(out / "bad.txt", "c2-w0 0.05 0.08\nc2-x0 1 2\n");
+  refused(common + R"( --set 'network.faults={"hosts_fail_file": ")" + bad + R"("}')",
+          bad + ":2: expected the name of a host of the platform, got \"c2-x0 1 2\"");
 }
 
 TEST_CASE("centralized: a site that crashes while shipping its raw data ships it again once booted",
@@ -339,8 +346,29 @@ TEST_CASE("crashes drawn from a seed: per site, inside the horizon, the same for
   CHECK(drawn("[\"c1\", \"c2\"]", 4) != both);
   // A site's crashes come from a stream of its own: leaving c1 out does not move c2's.
   CHECK(drawn("[\"c2\"]", 3)["c2"] == both["c2"]);
-  auto r = run_geosim("validate " + data("fedavg-small.json") + " " + common +
-                      " --set 'network.faults={\"site_failures\": {\"mtbf_s\": 1, \"mttr_s\": 1, \"sites\": \"edge\"}}'");
+  // Single hosts the same way, each from a stream keyed by its name; "workers" names every worker host.
+  auto hosts = [&](const std::string& which) {
+    auto s = run("fedavg-small.json", "fedavg",
+                 common +
+                     " --set 'network.faults={\"seed\": 3, \"horizon_s\": 0.2, \"host_failures\": "
+                     "{\"mtbf_s\": 0.05, \"mttr_s\": 0.01, \"hosts\": " +
+                     which + "}}'");
+    return s["faults"]["failures_by_host"];
+  };
+  auto c2 = hosts("[\"c2-w0\"]");
+  REQUIRE(c2.size() == 1);
+  CHECK(c2["c2-w0"]["failures"].get<int>() > 0);
+  CHECK(c2["c2-w0"]["intervals"].back()[1].get<double>() <= 0.2);
+  CHECK(c2["c2-w0"] != both["c2"]); // another stream than the site's
+  CHECK(hosts("[\"c1-w0\", \"c2-w0\"]")["c2-w0"] == c2["c2-w0"]);
+  auto r =
+      run_geosim("validate " + data("fedavg-small.json") + " " + common +
+                 " --set 'network.faults={\"horizon_s\": 1, \"host_failures\": {\"mtbf_s\": 0.05, \"mttr_s\": 0.01, "
+                 "\"hosts\": \"workers\"}}'");
+  CHECK(r.status == 2); // the hub's server host is a worker host too, and it may not crash
+  CHECK_THAT(r.err, Catch::Contains("strategy.server_site: expected a site that does not crash"));
+  r = run_geosim("validate " + data("fedavg-small.json") + " " + common +
+                 " --set 'network.faults={\"site_failures\": {\"mtbf_s\": 1, \"mttr_s\": 1, \"sites\": \"edge\"}}'");
   CHECK(r.status == 2);
   CHECK_THAT(r.err, Catch::Contains("network.faults.horizon_s"));
 }
@@ -355,9 +383,11 @@ TEST_CASE("a site failure that a strategy would not survive is refused in one li
   };
   const std::string c2 = " --set 'network.faults={\"sites_fail_s\": {\"c2\": [[0.05, 0.08]]}}'";
   refused(c2, "network.faults.sites_fail_s: expected no site failures for a strategy that does not survive them "
-              "(fedavg needs deadline_s; param_server, gaia and traffic do not yet; docs/faults.md), got strategy "
+              "(fedavg needs deadline_s; gaia and traffic do not yet; docs/faults.md), got strategy "
               "\"fedavg\" (fedavg)");
-  refused(c2 + " --set 'strategy={\"name\": \"param_server\"}'", "got strategy \"param_server\" (param_server)");
+  const std::string traffic = " --set 'strategy={\"name\": \"traffic\", \"flows\": [{\"from\": \"c1-w0\", "
+                              "\"to\": \"hub-w0\", \"bytes\": 1000}]}'";
+  refused(c2 + traffic, "got strategy \"traffic\" (traffic)");
   refused("--set strategy.deadline_s=0.03 --set 'network.faults={\"sites_fail_s\": {\"hub\": [[0.05, 0.08]]}}'",
           "strategy.server_site: expected a site that does not crash");
   refused("--set strategy.deadline_s=0.03 --set 'network.faults={\"sites_fail_s\": {\"c2\": [[0, 0.08]]}}'",
@@ -368,11 +398,11 @@ TEST_CASE("a site failure that a strategy would not survive is refused in one li
           file + ":3: expected an interval with 0 < from_s < to_s, got \"c2 0 0.01\"");
   // A run of the strategies that survive is not refused for the others of the scenario (--only).
   const std::string pair = " --set 'strategy=[{\"name\": \"fedavg\", \"server_site\": \"hub\", \"deadline_s\": 0.03}, "
-                           "{\"name\": \"param_server\"}]' --set stop.max_iterations=2";
+                           "{\"name\": \"fedavg\", \"label\": \"fedavg-wait\"}]' --set stop.max_iterations=2";
   auto out = temp_dir("crash-only");
   auto all = run_geosim("run -q " + data("fedavg-small.json") + c2 + pair + " -o " + (out / "all").string());
   CHECK(all.status == 2);
-  CHECK_THAT(all.err, Catch::Contains("got strategy \"param_server\" (param_server)"));
+  CHECK_THAT(all.err, Catch::Contains("got strategy \"fedavg-wait\" (fedavg)"));
   auto only = run_geosim("run -q " + data("fedavg-small.json") + c2 + pair + " --only fedavg -o " +
                          (out / "only").string());
   INFO(only.err);

@@ -1,4 +1,5 @@
 #include "sim/protocols/param_server.hpp"
+#include "sim/actors.hpp"
 #include "sim/inbox.hpp"
 #include "sim/wire.hpp"
 
@@ -6,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <deque>
 #include <limits>
 #include <numeric>
 #include <tuple>
@@ -25,13 +27,30 @@ struct PullRequest {
   double wire_bytes() const { return kHeaderBytes + kKeyBytes * static_cast<double>(keys.size()); }
 };
 
-/// Values in the order of the receiver's cached key list: a pull reply, or a push of a clock's change.
+/// A pull's reply: values in the order of the worker's cached key list, and the shard's clock.
 struct KeyedValues {
-  std::size_t from; ///< push: the worker; reply: the shard
-  long long clock;  ///< push: the clock whose values the worker wants next (-1: none); reply: the shard's clock
+  std::size_t from; ///< the shard
+  long long clock;  ///< the shard's complete clock
   Eigen::VectorXd values;
   int value_bytes;
   double wire_bytes() const { return kHeaderBytes + static_cast<double>(values.size()) * value_bytes; }
+};
+
+/// A worker's change of the keys it caches at a shard, in their order, in its clock-th clock; the pull
+/// its next clock needs may ride on it (the header holds the worker id, the clock and the pull flag).
+struct Push {
+  std::size_t from;
+  long long clock; ///< how many clocks the worker has pushed with this one
+  bool pull;
+  Eigen::VectorXd values;
+  int value_bytes;
+  double wire_bytes() const { return kHeaderBytes + static_cast<double>(values.size()) * value_bytes; }
+};
+
+/// A shard's server is back from a crash, at its last checkpoint.
+struct ShardRestarted {
+  std::size_t shard;
+  double wire_bytes() const { return kHeaderBytes; }
 };
 
 /// The keys a worker's data touch, split into shared ones (through the servers) and local ones.
@@ -144,6 +163,14 @@ ShardValues::ShardValues(const ShardMap& map, std::size_t shard, const Eigen::Ve
       (*this)[key] = initial[key];
 }
 
+/// What a shard's server writes to its disk when its host can crash: its state at its last complete clock.
+struct ShardCheckpoint {
+  ShardValues values;
+  ServerStep step;
+  std::vector<long long> pushes;
+  long long clock;
+};
+
 /// Shard k's server actor's state.
 struct PsJob::Shard {
   Shard(std::size_t k, ShardValues v, ServerStep st) : index(k), values(std::move(v)), step(std::move(st)) {}
@@ -157,6 +184,8 @@ struct PsJob::Shard {
   long long clock = 0;                         ///< complete clocks: every worker has pushed that many
   bool stopped = false;                        ///< this shard has learnt the stop
   std::unique_ptr<ShardHooks> hooks;
+  bool started = false;                ///< its actor ran before (a restart is a recovery)
+  std::optional<ShardCheckpoint> disk; ///< with keys and stopped, what survives a crash
 };
 
 /// Worker w's actor's state.
@@ -167,6 +196,23 @@ struct PsJob::Worker {
   std::vector<std::int64_t> keys;              ///< shared keys its data touch, ascending
   std::vector<std::vector<std::size_t>> slots; ///< per shard: positions in keys
   std::vector<std::int64_t> local_keys;        ///< local parameters it trains
+  bool started = false;                        ///< its actor ran before (a restart is a recovery)
+  /// What it writes to its disk when some host of the job can crash: its state at the start of its
+  /// last clock, and per shard the pushes not yet in that shard's checkpoint (a reply's clock says which
+  /// are).
+  struct Checkpoint {
+    long long clock, fresh;
+    Eigen::VectorXd parameters;
+    Rng rng;
+    MinibatchSgd::Position sgd;
+    Eigen::VectorXd adagrad;
+  };
+  struct Logged {
+    long long clock;
+    Eigen::VectorXd values;
+  };
+  std::optional<Checkpoint> disk;
+  std::vector<std::deque<Logged>> unconfirmed;
 };
 
 PsJob::PsJob(RunContext& ctx, PsConfig config, std::vector<sg4::Host*> servers, std::vector<PsWorker> workers,
@@ -188,8 +234,14 @@ PsJob::PsJob(RunContext& ctx, PsConfig config, std::vector<sg4::Host*> servers, 
     s.pushes.assign(workers_.size(), 0);
     s.keys.resize(workers_.size());
   }
-  for (std::size_t w = 0; w < workers_.size(); ++w)
+  for (std::size_t w = 0; w < workers_.size(); ++w) {
     worker_state_.push_back(std::make_unique<Worker>(w));
+    worker_state_.back()->unconfirmed.resize(shards_.size());
+  }
+  for (auto* h : server_hosts_)
+    crashes_ = crashes_ || ctx.platform.can_fail(h);
+  for (const auto& w : workers_)
+    crashes_ = crashes_ || ctx.platform.can_fail(w.host);
   std::vector<int> sites;
   for (const auto& w : workers_) {
     auto at = std::find(sites.begin(), sites.end(), w.site);
@@ -216,50 +268,76 @@ Endpoint PsJob::shard_endpoint(std::size_t k) const {
 std::string PsJob::worker_mailbox(std::size_t w) const { return fmt::format("{}-worker-{}", name_, w); }
 
 void PsJob::deploy() {
+  if (crashes_ && hooks_)
+    throw std::logic_error(name_ + ": a parameter server with shard hooks does not recover from crashes");
   for (auto& s : shards_) {
     if (hooks_)
       s->hooks = hooks_(s->index);
-    // Servers live as long as some worker does.
-    sg4::Actor::create(fmt::format("{}-server-{}", name_, s->index), server_hosts_[s->index], [this, me = s.get()] {
-      serve(*me);
-    })->daemonize();
+    // Servers live as long as some worker does, and come back with their host.
+    sg4::Host* host = server_hosts_[s->index];
+    create_daemon(fmt::format("{}-server-{}", name_, s->index), host, ctx_.platform.can_fail(host),
+                  [this, me = s.get()] { serve(*me); });
   }
-  for (auto& w : worker_state_)
-    sg4::Actor::create(fmt::format("{}-worker-{}", name_, w->index), workers_[w->index].host,
-                       [this, me = w.get()] { work(*me); });
+  for (auto& w : worker_state_) {
+    sg4::Host* host = workers_[w->index].host;
+    create_actor(fmt::format("{}-worker-{}", name_, w->index), host, ctx_.platform.can_fail(host),
+                 [this, me = w.get()] { work(*me); });
+  }
+}
+
+long long PsJob::min_clock(long long next) const {
+  return config_.sync == Consistency::bsp ? next : config_.sync == Consistency::ssp ? next - config_.staleness : 0;
 }
 
 void PsJob::work(Worker& me) {
   std::size_t w = me.index;
-  if (before_training_)
+  bool recovering = me.started; // its host crashed: it boots with what its disk holds
+  me.started = true;
+  if (before_training_ && !recovering)
     before_training_(w);
   me.model = ctx_.workload->make_model(static_cast<std::uint64_t>(ctx_.scenario.seed));
   Model& model = *me.model;
   const Dataset& data = workers_[w].data;
   if (data.size() == 0)
     return;
-  std::tie(me.keys, me.local_keys) = keys_used(model, data);
-  me.slots = map_.slots(me.keys);
+  if (!recovering) {
+    std::tie(me.keys, me.local_keys) = keys_used(model, data);
+    me.slots = map_.slots(me.keys);
+  }
   Rng rng = site_rng(ctx_.scenario.seed, workers_[w].id >= 0 ? workers_[w].id : static_cast<int>(w));
   const TrainingParams& t = config_.training;
   MinibatchSgd sgd(data, t.batch, t.lr, config_.momentum, rng);
   Eigen::VectorXd adagrad = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(model.local_size()));
-  Inbox inbox(ctx_.transport, worker_mailbox(w)); // replies to its pulls, and "stop"
-  request_keys(me);
+  Inbox inbox(ctx_.transport, worker_mailbox(w)); // replies to its pulls, "stop" and "restarted"
+  long long first = 0;
   long long fresh = -1; // the complete clock the cached values are known to include
-  if (!receive_values(me, inbox, fresh))
-    return;
-  for (long long c = 0; !stop_waiting(me, inbox); ++c) {
+  if (me.disk) {
+    // Back at the start of the clock it was in, with the values it had then; the pushes a shard may not
+    // hold go again (a shard ignores those it has).
+    const Worker::Checkpoint& d = *me.disk;
+    first = d.clock;
+    fresh = d.fresh;
+    model.parameters() = d.parameters;
+    rng = d.rng;
+    adagrad = d.adagrad;
+    sgd.restore(d.sgd);
+    for (std::size_t k = 0; k < shards_.size(); ++k)
+      resend(me, k, false);
+  } else {
+    request_keys(me);
+    if (!receive_values(me, inbox, 0, fresh))
+      return;
+  }
+  for (long long c = first; !stop_waiting(me, inbox); ++c) {
+    if (crashes_)
+      me.disk = Worker::Checkpoint{c, fresh, model.parameters(), rng, sgd.position(), adagrad};
     sg4::this_actor::sleep_until(static_cast<double>(c) * config_.period_s);
     // The pull of the next clock rides on this clock's push (as servers push fresh values in Bosen or
     // IterStore): one WAN round trip per clock, not two. SSP pulls only when the cache gets too old.
     long long next = c + 1;
-    bool need = config_.sync != Consistency::ssp || fresh < next - config_.staleness;
-    long long min_clock = config_.sync == Consistency::bsp   ? next
-                          : config_.sync == Consistency::ssp ? next - config_.staleness
-                                                             : 0;
-    push(me, train_clock(me, sgd, adagrad, rng), need ? min_clock : -1);
-    if (need && !receive_values(me, inbox, fresh))
+    bool need = config_.sync != Consistency::ssp || fresh < min_clock(next);
+    push(me, train_clock(me, sgd, adagrad, rng), next, need);
+    if (need && !receive_values(me, inbox, min_clock(next), fresh))
       return;
   }
 }
@@ -288,33 +366,64 @@ Eigen::VectorXd PsJob::train_clock(Worker& me, MinibatchSgd& sgd, Eigen::VectorX
   return pushed;
 }
 
-void PsJob::request_keys(const Worker& me) {
-  std::vector<sg4::CommPtr> sends;
-  for (std::size_t k = 0; k < shards_.size(); ++k) {
-    if (me.slots[k].empty())
-      continue;
-    PullRequest req{me.index, 0, {}};
-    for (std::size_t i : me.slots[k])
-      req.keys.push_back(me.keys[i]);
-    sends.push_back(ctx_.transport.isend(shard_endpoint(k), "pull", std::move(req)));
-  }
-  sg4::Comm::wait_all(sends);
+/// A worker's first pull names the keys it uses at a shard.
+static PullRequest naming_keys(std::size_t w, const std::vector<std::int64_t>& keys,
+                               const std::vector<std::size_t>& slots) {
+  PullRequest req{w, 0, {}};
+  for (std::size_t i : slots)
+    req.keys.push_back(keys[i]);
+  return req;
 }
 
-bool PsJob::receive_values(Worker& me, Inbox& inbox, long long& fresh) {
+void PsJob::request_keys(const Worker& me) {
+  for (std::size_t k = 0; k < shards_.size(); ++k)
+    if (!me.slots[k].empty())
+      ctx_.transport.post(shard_endpoint(k), "pull", naming_keys(me.index, me.keys, me.slots[k]));
+}
+
+/// Shard k may have lost what the worker sent it (a crash at either end): the pushes it may not hold go
+/// again, the last carrying the pull the worker waits on, if it waits on k (its first pull, if nothing
+/// was pushed since).
+void PsJob::resend(Worker& me, std::size_t k, bool waiting) {
+  const auto& log = me.unconfirmed[k];
+  if (log.empty() && waiting)
+    ctx_.transport.post(shard_endpoint(k), "pull", naming_keys(me.index, me.keys, me.slots[k]));
+  for (std::size_t i = 0; i < log.size(); ++i)
+    ctx_.transport.post(shard_endpoint(k), "push",
+                        Push{me.index, log[i].clock, waiting && i + 1 == log.size(), log[i].values, value_bytes_});
+}
+
+/// Waits for a reply from every shard the worker pulled from, each at min_clock or later, and takes
+/// their values; false when a shard answered "stop". A shard that restarted meanwhile is sent what it
+/// may have lost; a reply that is not for this pull (one sent before a crash) is dropped.
+bool PsJob::receive_values(Worker& me, Inbox& inbox, long long min_clock, long long& fresh) {
   std::size_t asked = 0;
   for (const auto& slots : me.slots)
     asked += !slots.empty();
+  std::vector<char> replied(shards_.size(), 0);
   bool go = true;
   fresh = std::numeric_limits<long long>::max();
-  for (std::size_t n = 0; n < asked; ++n) {
-    auto env = inbox.take_any({"values", "stop"});
+  for (std::size_t n = 0; n < asked;) {
+    auto env = inbox.take_any({"values", "stop", "restarted"});
+    if (env->kind == "restarted") {
+      std::size_t k = env->as<ShardRestarted>().shard;
+      resend(me, k, !replied[k] && !me.slots[k].empty());
+      continue;
+    }
     if (env->kind == "stop") {
       go = false;
+      ++n;
       continue;
     }
     const auto& r = env->as<KeyedValues>();
+    if (replied[r.from] || r.clock < min_clock)
+      continue;
+    replied[r.from] = 1;
+    ++n;
     fresh = std::min(fresh, r.clock);
+    auto& log = me.unconfirmed[r.from]; // pushes of clocks up to the reply's are in the shard's checkpoint
+    while (!log.empty() && log.front().clock <= r.clock)
+      log.pop_front();
     const auto& slots = me.slots[r.from];
     for (std::size_t j = 0; j < slots.size(); ++j)
       me.model->parameters()[me.keys[slots[j]]] = r.values[static_cast<Eigen::Index>(j)];
@@ -322,7 +431,7 @@ bool PsJob::receive_values(Worker& me, Inbox& inbox, long long& fresh) {
   return go;
 }
 
-void PsJob::push(const Worker& me, const Eigen::VectorXd& by_key, long long then_pull) {
+void PsJob::push(Worker& me, const Eigen::VectorXd& by_key, long long clock, bool pull) {
   for (std::size_t k = 0; k < shards_.size(); ++k) {
     const auto& slots = me.slots[k];
     Eigen::VectorXd delta(static_cast<Eigen::Index>(slots.size()));
@@ -331,7 +440,9 @@ void PsJob::push(const Worker& me, const Eigen::VectorXd& by_key, long long then
     // Writes never block the worker (SSPtable): under BSP it waits for the reply to the pull that rides
     // on this push instead, and under SSP it computes on while its updates cross the network. Every shard
     // hears every clock, even with no keys to change: it is how a shard knows a clock is complete.
-    ctx_.transport.post(shard_endpoint(k), "push", KeyedValues{me.index, then_pull, std::move(delta), value_bytes_});
+    if (crashes_)
+      me.unconfirmed[k].push_back({clock, delta});
+    ctx_.transport.post(shard_endpoint(k), "push", Push{me.index, clock, pull, std::move(delta), value_bytes_});
   }
 }
 
@@ -360,27 +471,37 @@ void PsJob::serve(Shard& s) {
         waiting.push_back(std::move(req));
     s.pending = std::move(waiting);
   };
-  if (k == 0)
+  bool recovering = s.started; // its host crashed: back at its last checkpoint
+  s.started = true;
+  if (recovering)
+    recover(s);
+  else if (crashes_)
+    checkpoint(s);
+  if (k == 0 && !recovering)
     clock_done(0); // the initial model
   while (true) {
     auto env = ctx_.transport.recv(shard_endpoint(k).mailbox);
     if (env->kind == "push") {
-      const auto& p = env->as<KeyedValues>();
+      const auto& p = env->as<Push>();
       const auto& keys = s.keys[p.from];
-      Eigen::VectorXd change = apply_push(s, keys, p.values);
-      for (std::size_t i = 0; i < keys.size(); ++i)
-        tallies_[origin_[p.from]].add(k, keys[i], change[static_cast<Eigen::Index>(i)]);
-      if (s.hooks)
-        s.hooks->on_push(keys, change);
-      s.pushes[p.from]++;
-      if (p.clock >= 0 && !keys.empty())
-        s.pending.push_back({p.from, p.clock, {}});
+      if (p.clock > s.pushes[p.from]) { // not one it holds already (sent again after a crash)
+        Eigen::VectorXd change = apply_push(s, keys, p.values);
+        for (std::size_t i = 0; i < keys.size(); ++i)
+          tallies_[origin_[p.from]].add(k, keys[i], change[static_cast<Eigen::Index>(i)]);
+        if (s.hooks)
+          s.hooks->on_push(keys, change);
+        s.pushes[p.from] = p.clock;
+      }
+      if (p.pull && !keys.empty())
+        s.pending.push_back({p.from, min_clock(p.clock), {}});
       long long complete = *std::min_element(s.pushes.begin(), s.pushes.end());
       if (complete > s.clock) {
         s.clock = complete;
         count_clock(s);
         if (s.hooks)
           s.hooks->on_clock(complete, s.values);
+        if (crashes_)
+          checkpoint(s);
         clock_done(k);
       }
     } else if (env->kind == "pull") {
@@ -395,6 +516,21 @@ void PsJob::serve(Shard& s) {
     }
     flush();
   }
+}
+
+void PsJob::checkpoint(Shard& s) { s.disk = ShardCheckpoint{s.values, s.step, s.pushes, s.clock}; }
+
+/// A shard's server boots: it goes back to its last checkpoint (the pushes it took since are lost, and
+/// so are the pulls that waited) and tells every worker, which sends again what the shard may miss.
+void PsJob::recover(Shard& s) {
+  const ShardCheckpoint& d = *s.disk;
+  s.values = d.values;
+  s.step = d.step;
+  s.pushes = d.pushes;
+  s.clock = d.clock;
+  s.pending.clear();
+  for (std::size_t w = 0; w < workers_.size(); ++w)
+    ctx_.transport.post({worker_mailbox(w), workers_[w].host}, "restarted", ShardRestarted{s.index}, "control");
 }
 
 /// Applies a push to the shard's values; returns the change each key took.
@@ -509,15 +645,20 @@ void PsJob::stop_workers(Shard& s) {
       ctx_.transport.post({worker_mailbox(w), workers_[w].host}, "stop", Opaque{kHeaderBytes}, "control");
 }
 
-/// Before each clock: whether a shard's "stop" has reached the worker. Between clocks no reply is due, so
-/// whatever waits in its mailbox is a stop.
+/// Before each clock: whether a shard's "stop" has reached the worker. Between clocks no reply is due:
+/// what waits in its mailbox is a stop, a shard's restart (it is sent what it may have lost), or, after
+/// a crash, a reply to a pull made before it.
 bool PsJob::stop_waiting(Worker& me, Inbox& inbox) {
-  if (!inbox.has_mail())
-    return false;
-  auto env = inbox.take_any({"values", "stop"});
-  if (env->kind != "stop")
-    throw std::logic_error(fmt::format("{}: a \"{}\" message between clocks", worker_mailbox(me.index), env->kind));
-  return true;
+  while (inbox.has_mail()) {
+    auto env = inbox.take_any({"values", "stop", "restarted"});
+    if (env->kind == "stop")
+      return true;
+    if (env->kind == "restarted")
+      resend(me, env->as<ShardRestarted>().shard, false);
+    else if (!crashes_)
+      throw std::logic_error(fmt::format("{}: a reply between clocks", worker_mailbox(me.index)));
+  }
+  return false;
 }
 
 } // namespace geosim

@@ -22,6 +22,10 @@
 // learns it by messages only: every other shard gets "stop" on a control connection; a shard that
 // knows answers each of its workers "stop" (the reply to a waiting pull, or a message of its own to a
 // worker that is training), and a worker looks at its mailbox before each clock.
+// Crashes (when some host of the job can crash): servers checkpoint at every complete clock and workers
+// at the start of every clock, workers log the pushes no server checkpoint holds yet; a server that boots
+// rolls back and says "restarted", and the workers send it those pushes again; a worker that boots goes
+// back to its clock's start. The job waits for the crashed host (docs/faults.md).
 // Used by the param_server and centralized strategies, and by Gaia inside each data center (through
 // ShardHooks).
 #include "sim/context.hpp"
@@ -173,9 +177,13 @@ private:
   void clock_done(std::size_t shard);
   Metrics judge(long long clock);
   void request_keys(const Worker& me);
-  bool receive_values(Worker& me, Inbox& inbox, long long& fresh);
+  bool receive_values(Worker& me, Inbox& inbox, long long min_clock, long long& fresh);
+  void resend(Worker& me, std::size_t k, bool waiting);
+  long long min_clock(long long next) const;
+  void checkpoint(Shard& s);
+  void recover(Shard& s);
   Eigen::VectorXd train_clock(Worker& me, MinibatchSgd& sgd, Eigen::VectorXd& adagrad, Rng& rng);
-  void push(const Worker& me, const Eigen::VectorXd& by_key, long long then_pull);
+  void push(Worker& me, const Eigen::VectorXd& by_key, long long clock, bool pull);
   Eigen::VectorXd apply_push(Shard& s, const std::vector<std::int64_t>& keys, const Eigen::VectorXd& pushed);
   void count_clock(Shard& s);
   std::string worker_mailbox(std::size_t w) const;
@@ -183,7 +191,8 @@ private:
   // Configuration, fixed once the job deploys.
   RunContext& ctx_;
   PsConfig config_;
-  int value_bytes_; ///< bytes per parameter value on the wire
+  int value_bytes_;      ///< bytes per parameter value on the wire
+  bool crashes_ = false; ///< some host of the job can crash: actors keep checkpoints and logs
   std::string name_ = "ps";
   ShardHooksFactory hooks_;
   std::function<void(long long)> on_complete_;

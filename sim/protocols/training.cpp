@@ -63,19 +63,19 @@ void MinibatchSgd::take(Model& model, int batches) {
   if (n == 0)
     return;
   std::size_t step = batch_ <= 0 ? n : std::min(n, static_cast<std::size_t>(batch_));
-  if (velocity_.size() == 0)
-    velocity_ = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(model.size()));
+  if (pos_.velocity.size() == 0)
+    pos_.velocity = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(model.size()));
   double flops = 0;
   for (int k = 0; k < batches; ++k) {
     std::vector<int> rows;
     while (rows.size() < step) {
-      if (at_ == order_.size()) {
-        order_.resize(n);
-        std::iota(order_.begin(), order_.end(), 0);
-        std::shuffle(order_.begin(), order_.end(), rng_);
-        at_ = 0;
+      if (pos_.at == pos_.order.size()) {
+        pos_.order.resize(n);
+        std::iota(pos_.order.begin(), pos_.order.end(), 0);
+        std::shuffle(pos_.order.begin(), pos_.order.end(), rng_);
+        pos_.at = 0;
       }
-      rows.push_back(order_[at_++]);
+      rows.push_back(pos_.order[pos_.at++]);
     }
     Dataset b = data_.subset(rows);
     Update g = model.gradient(b);
@@ -86,13 +86,13 @@ void MinibatchSgd::take(Model& model, int batches) {
       continue;
     }
     // Caffe's momentum: v = momentum v - lr g; w += v.
-    velocity_ *= momentum_;
+    pos_.velocity *= momentum_;
     if (g.dense)
-      velocity_ -= lr_ * g.values;
+      pos_.velocity -= lr_ * g.values;
     else
       for (std::size_t i = 0; i < g.index.size(); ++i)
-        velocity_[g.index[i]] -= lr_ * g.values[static_cast<Eigen::Index>(i)];
-    model.parameters() += velocity_;
+        pos_.velocity[g.index[i]] -= lr_ * g.values[static_cast<Eigen::Index>(i)];
+    model.parameters() += pos_.velocity;
     flops += 4.0 * static_cast<double>(model.size());
   }
   charge_flops(flops);

@@ -31,14 +31,21 @@ public:
       : data_(data), batch_(batch), lr_(lr), momentum_(momentum), rng_(rng) {}
   void take(Model& model, int batches);
 
+  /// Where it is in its pass over the data, and its momentum: what a checkpoint keeps.
+  struct Position {
+    std::vector<int> order;
+    std::size_t at = 0;
+    Eigen::VectorXd velocity; ///< the last step (momentum > 0)
+  };
+  const Position& position() const { return pos_; }
+  void restore(Position p) { pos_ = std::move(p); }
+
 private:
   const Dataset& data_;
   int batch_;
   double lr_, momentum_;
   Rng& rng_;
-  std::vector<int> order_;
-  std::size_t at_ = 0;
-  Eigen::VectorXd velocity_; ///< the last step (momentum > 0)
+  Position pos_;
 };
 
 /// Online learning on a stream: `batches` minibatches of `batch` samples drawn at random from `data` (the
