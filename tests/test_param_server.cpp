@@ -169,6 +169,44 @@ TEST_CASE("a parameter server survives repeated crashes of either site under BSP
     }
 }
 
+TEST_CASE("a parameter server waits for a crashed worker, or carries on without it after a timeout",
+          "[strategies][ps][faults]") {
+  // Two data centers of two workers and a server each; b-w0 (a worker) is down from 0.5 to 1.0 s, in
+  // the 3rd clock. Waiting, clock 3 needs its push and completes after the boot. Carrying on, each
+  // server waits 0.3 s from the first push of clock 3, then leaves b-w0 behind, so clock 3 completes
+  // during the crash; after the boot its pushes for clocks the job went past are dropped, and the
+  // reply to its pull tells it where the job is, where it rejoins.
+  auto dir = temp_dir("ps-carry-on");
+  write_text(dir / "servers.json", R"({"name": "servers", "defaults": {"kind": "dc",
+    "workers": {"count": 2, "speed_gflops": 1, "cores": 1}, "servers": {"count": 1, "speed_gflops": 1, "cores": 1},
+    "lan": {"bandwidth_mbps": 80000, "latency_ms": 0}}, "sites": [{"name": "a"}, {"name": "b"}],
+    "wan": {"type": "matrix", "links": [{"sites": ["a", "b"], "bandwidth_mbps": 8, "latency_ms": 50}]}})");
+  const std::string common = "--set stop.max_iterations=12 --set platform=" + (dir / "servers.json").string() +
+                             " --set 'network.faults={\"hosts_fail_s\": {\"b-w0\": [[0.5, 1.0]]}}'";
+  Run wait = run("ps-small.json", "param_server", common);
+  Run carry = run("ps-small.json", "param_server",
+                  common + " --set strategy.on_worker_failure=carry_on --set strategy.worker_timeout_s=0.3");
+  CHECK(wait.clock_time[3] > 1.0);
+  // Clock 3's first push reaches each server after 0.5 s (the others trained from 0.47 s on): the
+  // servers wait 0.3 s more, and go on before the boot.
+  CHECK(carry.clock_time[3] > 0.5 + 0.3);
+  CHECK(carry.clock_time[3] < 1.0);
+  CHECK_FALSE(wait.summary["details"].contains("workers_left_behind"));
+  CHECK(carry.summary["details"]["workers_left_behind"] == 2); // by each server
+  CHECK(carry.summary["details"]["workers_rejoined"] == 2);
+  CHECK(carry.summary["iterations"] == 12);
+  CHECK(carry.summary["sim_time_s"].get<double>() < wait.summary["sim_time_s"].get<double>());
+  // The timeout goes with carry_on, and carry_on needs one.
+  for (const auto& [extra, expected] : std::vector<std::pair<std::string, std::string>>{
+           {"--set strategy.worker_timeout_s=1", "strategy.worker_timeout_s: expected no worker_timeout_s unless"},
+           {"--set strategy.on_worker_failure=carry_on", "strategy.worker_timeout_s"}}) {
+    auto r = run_geosim("validate " + data("ps-small.json") + " " + extra);
+    CHECK(r.status == 2);
+    CHECK(line_count(r.err) == 1);
+    CHECK_THAT(r.err, Catch::Contains(expected));
+  }
+}
+
 TEST_CASE("centralized ships exactly the raw bytes of the other sites, then trains on the LAN",
           "[strategies][centralized]") {
   // fedavg-small: 600 samples over c1..c3 (200 each, 40 held out), the hub holds none.

@@ -104,6 +104,11 @@ PsConfig parse_ps_config(Field& p) {
   c.momentum = p.number_or("momentum", 0, 0, 1);
   c.record_parameters = p.boolean_or("record_parameters", false);
   c.period_s = p.number_or("period_s", 0, 0);
+  c.carry_on = p.choice_or("on_worker_failure", "wait", {"wait", "carry_on"}) == "carry_on";
+  if (c.carry_on)
+    c.worker_timeout_s = p.at("worker_timeout_s").number(0, std::numeric_limits<double>::infinity(), true);
+  else if (auto f = p.maybe("worker_timeout_s"))
+    f->fail("no worker_timeout_s unless on_worker_failure is \"carry_on\" (the job waits for every worker)");
   return c;
 }
 
@@ -186,6 +191,8 @@ struct PsJob::Shard {
   std::unique_ptr<ShardHooks> hooks;
   bool started = false;                ///< its actor ran before (a restart is a recovery)
   std::optional<ShardCheckpoint> disk; ///< with keys and stopped, what survives a crash
+  std::vector<char> behind;            ///< carry_on: the workers it goes on without
+  double open_since = -1;              ///< carry_on: when a push of a later clock first came
 };
 
 /// Worker w's actor's state.
@@ -233,6 +240,7 @@ PsJob::PsJob(RunContext& ctx, PsConfig config, std::vector<sg4::Host*> servers, 
       s.key_slots.push_back(static_cast<std::int64_t>(s.values.slot(key)));
     s.pushes.assign(workers_.size(), 0);
     s.keys.resize(workers_.size());
+    s.behind.assign(workers_.size(), 0);
   }
   for (std::size_t w = 0; w < workers_.size(); ++w) {
     worker_state_.push_back(std::make_unique<Worker>(w));
@@ -339,6 +347,8 @@ void PsJob::work(Worker& me) {
     push(me, train_clock(me, sgd, adagrad, rng), next, need);
     if (need && !receive_values(me, inbox, min_clock(next), fresh))
       return;
+    if (fresh > next) // the job went on without it (carry_on): it rejoins at the job's clock
+      c = fresh - 1;
   }
 }
 
@@ -480,10 +490,15 @@ void PsJob::serve(Shard& s) {
   if (k == 0 && !recovering)
     clock_done(0); // the initial model
   while (true) {
-    auto env = ctx_.transport.recv(shard_endpoint(k).mailbox);
+    auto env = next_message(s);
+    if (!env) { // carry_on: a worker it waited on was silent too long
+      flush();
+      continue;
+    }
     if (env->kind == "push") {
       const auto& p = env->as<Push>();
       const auto& keys = s.keys[p.from];
+      heard_from(s, p.from);
       if (p.clock > s.pushes[p.from]) { // not one it holds already (sent again after a crash)
         Eigen::VectorXd change = apply_push(s, keys, p.values);
         for (std::size_t i = 0; i < keys.size(); ++i)
@@ -494,18 +509,12 @@ void PsJob::serve(Shard& s) {
       }
       if (p.pull && !keys.empty())
         s.pending.push_back({p.from, min_clock(p.clock), {}});
-      long long complete = *std::min_element(s.pushes.begin(), s.pushes.end());
-      if (complete > s.clock) {
-        s.clock = complete;
-        count_clock(s);
-        if (s.hooks)
-          s.hooks->on_clock(complete, s.values);
-        if (crashes_)
-          checkpoint(s);
-        clock_done(k);
-      }
+      if (p.clock > s.clock && s.open_since < 0)
+        s.open_since = sg4::Engine::get_clock();
+      complete_clocks(s);
     } else if (env->kind == "pull") {
       PullRequest req = env->as<PullRequest>();
+      heard_from(s, req.worker);
       if (!req.keys.empty())
         s.keys[req.worker] = std::move(req.keys);
       s.pending.push_back(std::move(req));
@@ -531,6 +540,57 @@ void PsJob::recover(Shard& s) {
   s.pending.clear();
   for (std::size_t w = 0; w < workers_.size(); ++w)
     ctx_.transport.post({worker_mailbox(w), workers_[w].host}, "restarted", ShardRestarted{s.index}, "control");
+}
+
+/// The shard's clock moves to the clock every worker it waits for has pushed (carry_on: those it left
+/// behind aside): the clock's significance is counted, its hooks told, its checkpoint written, the
+/// observer told.
+void PsJob::complete_clocks(Shard& s) {
+  long long complete = std::numeric_limits<long long>::max();
+  for (std::size_t w = 0; w < s.pushes.size(); ++w)
+    if (!s.behind[w])
+      complete = std::min(complete, s.pushes[w]);
+  if (complete == std::numeric_limits<long long>::max() || complete <= s.clock)
+    return;
+  s.clock = complete;
+  if (config_.carry_on) // the next clock is open if some push of it is in already
+    s.open_since = *std::max_element(s.pushes.begin(), s.pushes.end()) > s.clock ? sg4::Engine::get_clock() : -1;
+  count_clock(s);
+  if (s.hooks)
+    s.hooks->on_clock(complete, s.values);
+  if (crashes_)
+    checkpoint(s);
+  clock_done(s.index);
+}
+
+/// The shard's next message. With carry_on, once a push of its next clock is in, it waits
+/// worker_timeout_s for the others; then it leaves behind the workers whose push has not come, completes
+/// the clock without them and returns null.
+EnvelopePtr PsJob::next_message(Shard& s) {
+  const std::string& mailbox = shard_endpoint(s.index).mailbox;
+  if (!config_.carry_on || s.open_since < 0)
+    return ctx_.transport.recv(mailbox);
+  if (auto env = ctx_.transport.recv_until(mailbox, s.open_since + config_.worker_timeout_s))
+    return env;
+  for (std::size_t w = 0; w < s.pushes.size(); ++w)
+    if (!s.behind[w] && s.pushes[w] == s.clock) {
+      s.behind[w] = 1;
+      left_behind_++;
+      ctx_.recorder.detail("workers_left_behind", left_behind_);
+    }
+  complete_clocks(s);
+  return nullptr;
+}
+
+/// A message from worker w: a worker left behind rejoins at the shard's clock (what it pushes for
+/// clocks the job went past is dropped; the reply to its pull tells it where the job is).
+void PsJob::heard_from(Shard& s, std::size_t w) {
+  if (!config_.carry_on || !s.behind[w])
+    return;
+  s.behind[w] = 0;
+  s.pushes[w] = std::max(s.pushes[w], s.clock);
+  rejoined_++;
+  ctx_.recorder.detail("workers_rejoined", rejoined_);
 }
 
 /// Applies a push to the shard's values; returns the change each key took.

@@ -25,7 +25,9 @@
 // Crashes (when some host of the job can crash): servers checkpoint at every complete clock and workers
 // at the start of every clock, workers log the pushes no server checkpoint holds yet; a server that boots
 // rolls back and says "restarted", and the workers send it those pushes again; a worker that boots goes
-// back to its clock's start. The job waits for the crashed host (docs/faults.md).
+// back to its clock's start. The job waits for the crashed host, or (carry_on) a server goes on without
+// a worker whose push is worker_timeout_s later than the clock's first, and takes it back when it is
+// heard again (docs/faults.md).
 // Used by the param_server and centralized strategies, and by Gaia inside each data center (through
 // ShardHooks).
 #include "sim/context.hpp"
@@ -54,9 +56,14 @@ struct PsConfig {
   double momentum = 0;            ///< with batches_per_clock
   bool record_parameters = false; ///< put the final parameter vector in summary.json (for checks)
   double period_s = 0;            ///< a worker starts clock c no earlier than c x period_s (0: back to back)
+  /// A worker a server has not heard from for worker_timeout_s while its clock waits on it is left
+  /// behind: the clock completes without it, and it rejoins at the job's clock when it is heard again.
+  /// Without, the job waits for every worker.
+  bool carry_on = false;
+  double worker_timeout_s = 0;
 };
-/// Reads sync, staleness, lr, batch, local_epochs, optimizer, batches_per_clock, momentum, period_s and
-/// record_parameters.
+/// Reads sync, staleness, lr, batch, local_epochs, optimizer, batches_per_clock, momentum, period_s,
+/// on_worker_failure, worker_timeout_s and record_parameters.
 PsConfig parse_ps_config(Field& p);
 const char* consistency_name(Consistency c);
 
@@ -182,6 +189,9 @@ private:
   long long min_clock(long long next) const;
   void checkpoint(Shard& s);
   void recover(Shard& s);
+  EnvelopePtr next_message(Shard& s);
+  void heard_from(Shard& s, std::size_t w);
+  void complete_clocks(Shard& s);
   Eigen::VectorXd train_clock(Worker& me, MinibatchSgd& sgd, Eigen::VectorXd& adagrad, Rng& rng);
   void push(Worker& me, const Eigen::VectorXd& by_key, long long clock, bool pull);
   Eigen::VectorXd apply_push(Shard& s, const std::vector<std::int64_t>& keys, const Eigen::VectorXd& pushed);
@@ -210,6 +220,7 @@ private:
   std::vector<OriginTally> tallies_; ///< per data center of the workers
   long long evaluated_ = -1;
   bool stop_sent_ = false; ///< the stop is decided
+  long long left_behind_ = 0, rejoined_ = 0; ///< carry_on: workers a shard went on without, and back
 };
 
 } // namespace geosim
