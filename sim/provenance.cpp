@@ -8,26 +8,14 @@ namespace geosim {
 ByteClass byte_class_of(const std::string& kind) {
   static const std::map<std::string, ByteClass, std::less<>> classes = {
       // raw data: centralized's shipped shards; traffic's flows and probe's bulk transfer stand for data
-      {"raw-data", ByteClass::raw},
-      {"flow", ByteClass::raw},
-      {"bulk", ByteClass::raw},
+      {"raw-data", ByteClass::raw},     {"flow", ByteClass::raw},          {"bulk", ByteClass::raw},
       // model state
-      {"push", ByteClass::model},
-      {"values", ByteClass::model},
-      {"mirror", ByteClass::model},
-      {"model", ByteClass::model},
-      {"update", ByteClass::model},
-      {"slice", ByteClass::model},
+      {"push", ByteClass::model},       {"values", ByteClass::model},      {"mirror", ByteClass::model},
+      {"model", ByteClass::model},      {"update", ByteClass::model},      {"slice", ByteClass::model},
       // control and metadata (a pull names keys; a barrier names keys without values)
-      {"pull", ByteClass::control},
-      {"stop", ByteClass::control},
-      {"barrier", ByteClass::control},
-      {"metadata", ByteClass::control},
-      {"neighbours", ByteClass::control},
-      {"slice?", ByteClass::control},
-      {"ping", ByteClass::control},
-      {"pong", ByteClass::control},
-      {"restarted", ByteClass::control},
+      {"pull", ByteClass::control},     {"stop", ByteClass::control},      {"barrier", ByteClass::control},
+      {"metadata", ByteClass::control}, {"neighbours", ByteClass::control}, {"slice?", ByteClass::control},
+      {"ping", ByteClass::control},     {"pong", ByteClass::control},      {"restarted", ByteClass::control},
   };
   auto it = classes.find(kind);
   if (it == classes.end())

@@ -198,32 +198,33 @@ sg4::Mailbox* Transport::connection(const Endpoint& to, const sg4::Host* from, c
   // holds messages in the order they arrived across connections.
   // A connection lives as long as someone uses it, and on a host that crashes it comes back with it.
   auto plumbing = [this] { plumbing_.insert(sg4::this_actor::get_pid()); };
-  sg4::ActorPtr reader = create_daemon(
-      "reader " + name, to.host, platform_.can_fail(to.host),
-      [this, mbox, inbox, from] {
-        while (true) {
-          if (!from->is_on()) // the sender crashed: what it had queued on the connection is gone with it
-            drop_queued(mbox);
-          Envelope* env = nullptr;
-          sg4::CommPtr comm = mbox->get_async<Envelope>(&env); // what get() does, keeping the comm in hand
-          try {
-            comm->wait();
-          } catch (const simgrid::NetworkFailureException&) { // the sender's site crashed while it was sending
-            lose();
-            drop_queued(mbox);
-            continue;
-          } catch (const simgrid::ForcefulKillException&) { // this site crashed, maybe while a message came in
-            if (comm->get_sender() != nullptr)
-              lose();
-            throw;
-          }
-          --traveling_;
-          inbox->put_init(env, 0)->detach();
-        }
-      },
-      plumbing);
+  sg4::ActorPtr reader = create_daemon("reader " + name, to.host, platform_.can_fail(to.host),
+                                       [this, mbox, inbox, from] { read_connection(mbox, inbox, from); }, plumbing);
   plumbing_.insert(reader->get_pid());
   return mbox;
+}
+
+/// A connection's reader: hands the messages that arrive on `mbox`, one at a time, on to `inbox`.
+void Transport::read_connection(sg4::Mailbox* mbox, sg4::Mailbox* inbox, const sg4::Host* from) {
+  while (true) {
+    if (!from->is_on()) // the sender crashed: what it had queued on the connection is gone with it
+      drop_queued(mbox);
+    Envelope* env = nullptr;
+    sg4::CommPtr comm = mbox->get_async<Envelope>(&env); // what get() does, keeping the comm in hand
+    try {
+      comm->wait();
+    } catch (const simgrid::NetworkFailureException&) { // the sender's site crashed while it was sending
+      lose();
+      drop_queued(mbox);
+      continue;
+    } catch (const simgrid::ForcefulKillException&) { // this site crashed, maybe while a message came in
+      if (comm->get_sender() != nullptr)
+        lose();
+      throw;
+    }
+    --traveling_;
+    inbox->put_init(env, 0)->detach();
+  }
 }
 
 EnvelopePtr Transport::recv(const std::string& mailbox) {

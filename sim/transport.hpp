@@ -151,6 +151,7 @@ private:
   /// A message on its way that a crash stopped.
   void lose();
   void drop_queued(simgrid::s4u::Mailbox* mbox);
+  void read_connection(simgrid::s4u::Mailbox* mbox, simgrid::s4u::Mailbox* inbox, const simgrid::s4u::Host* from);
   /// The size SimGrid moves for a message: its bytes, except under ns-3, where a message between two
   /// hosts is at least 1 byte (an empty one never completes there) and at most its TCP buffers.
   double simulated_size(const simgrid::s4u::Host* from, const simgrid::s4u::Host* to, double bytes) const;

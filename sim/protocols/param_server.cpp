@@ -53,6 +53,14 @@ struct ShardRestarted {
   double wire_bytes() const { return kHeaderBytes; }
 };
 
+/// A worker's first pull names the keys it uses at a shard (`slots`: their positions in `keys`).
+PullRequest naming_keys(std::size_t w, const std::vector<std::int64_t>& keys, const std::vector<std::size_t>& slots) {
+  PullRequest req{w, 0, {}};
+  for (std::size_t i : slots)
+    req.keys.push_back(keys[i]);
+  return req;
+}
+
 /// The keys a worker's data touch, split into shared ones (through the servers) and local ones.
 std::pair<std::vector<std::int64_t>, std::vector<std::int64_t>> keys_used(const Model& model, const Dataset& data) {
   auto local = static_cast<std::int64_t>(model.local_size());
@@ -374,15 +382,6 @@ Eigen::VectorXd PsJob::train_clock(Worker& me, MinibatchSgd& sgd, Eigen::VectorX
       pushed[static_cast<Eigen::Index>(j)] = model.parameters()[me.keys[j]] - before[me.keys[j]];
   }
   return pushed;
-}
-
-/// A worker's first pull names the keys it uses at a shard.
-static PullRequest naming_keys(std::size_t w, const std::vector<std::int64_t>& keys,
-                               const std::vector<std::size_t>& slots) {
-  PullRequest req{w, 0, {}};
-  for (std::size_t i : slots)
-    req.keys.push_back(keys[i]);
-  return req;
 }
 
 void PsJob::request_keys(const Worker& me) {
