@@ -7,6 +7,9 @@
 // deadline of the round's start and drops the clients that missed it (a client cut off from the WAN, or
 // too slow); a reply that arrives in a later round is discarded. Rounds go on while the server itself is
 // cut off, each with no reply: the model waits.
+// Local parameters (Model::local_size: an MF job's user factors) stay on the client that trains them,
+// across rounds, and never cross the network: the server sends and averages the shared ones only, and
+// the observer reads the clients' local ones to judge the model.
 #include "sim/actors.hpp"
 #include "sim/context.hpp"
 #include "sim/protocols/training.hpp"
@@ -61,36 +64,58 @@ public:
     std::vector<Endpoint> clients;
     for (int s : clients_)
       clients.push_back({fmt::format("fedavg-client-{}", ctx.platform.site_name(s)), ctx.platform.workers[s][0]});
+    disks_.clear();
+    auto shape = ctx.workload->make_model(static_cast<std::uint64_t>(ctx.scenario.seed));
     for (std::size_t k = 0; k < clients.size(); ++k) {
       bool crashes = ctx.platform.can_fail(clients[k].host);
-      create_actor("client", clients[k].host, crashes, [this, &ctx, server, me = clients[k], site = clients_[k],
-                                                        crashes] {
-        // A client whose device crashes boots again with it, and does not hold the run open: the stop it
-        // would get while off is lost.
-        if (crashes)
-          sg4::Actor::self()->daemonize();
-        client(ctx, me, server, site);
-      });
+      ClientDisk& disk = disks_[clients_[k]];
+      if (shape->local_size() > 0)
+        disk.local_keys = local_keys_of(*shape, ctx.workload->site(clients_[k], 0).train);
+      create_actor("client", clients[k].host, crashes,
+                   [this, &ctx, server, me = clients[k], site = clients_[k], crashes, disk = &disk] {
+                     // A client whose device crashes boots again with it, and does not hold the run open:
+                     // the stop it would get while off is lost.
+                     if (crashes)
+                       sg4::Actor::self()->daemonize();
+                     client(ctx, me, server, site, *disk);
+                   });
     }
     sg4::Actor::create("server", server_host, [this, &ctx, server, clients] { this->server(ctx, server, clients); });
   }
 
 private:
-  void client(RunContext& ctx, const Endpoint& me, const Endpoint& server, int site) {
+  /// What a client keeps between rounds: its local parameters, written after each round it trains.
+  struct ClientDisk {
+    std::vector<std::int64_t> local_keys; ///< the local parameters its data train, ascending
+    Eigen::VectorXd local;                ///< their values (all local parameters), empty before its first round
+  };
+
+  /// The shared parameters, which cross the network (all of them for most models).
+  static Eigen::Ref<Eigen::VectorXd> shared(Model& m) {
+    auto local = static_cast<Eigen::Index>(m.local_size());
+    return m.parameters().tail(m.parameters().size() - local);
+  }
+
+  void client(RunContext& ctx, const Endpoint& me, const Endpoint& server, int site, ClientDisk& disk) {
     auto model = ctx.workload->make_model(static_cast<std::uint64_t>(ctx.scenario.seed));
+    auto local = static_cast<Eigen::Index>(model->local_size());
+    if (disk.local.size() > 0) // booted after a crash
+      model->parameters().head(local) = disk.local;
     Rng rng = site_rng(ctx.scenario.seed, site);
     while (true) {
       auto env = ctx.transport.recv(me.mailbox);
       if (env->kind == "stop")
         return;
       const auto& msg = env->as<ModelMessage>();
-      model->parameters() = msg.params;
+      shared(*model) = msg.params;
       const Dataset& data = ctx.workload->site(site, sg4::Engine::get_clock()).train;
       train_epochs(*model, data, std::max(msg.epochs, 1), training_.batch, training_.lr, rng);
+      if (local > 0)
+        disk.local = model->parameters().head(local);
       if (msg.epochs > 0) // a dropped straggler trains but never gets its model back to the server
-        ctx.transport.send(server, "update",
-                           ModelMessage{model->parameters(), static_cast<double>(data.size()), model->value_bytes,
-                                        0, msg.round});
+        ctx.transport.send(
+            server, "update",
+            ModelMessage{shared(*model), static_cast<double>(data.size()), model->value_bytes, 0, msg.round});
     }
   }
 
@@ -101,6 +126,7 @@ private:
     std::vector<std::size_t> order(clients.size());
     std::iota(order.begin(), order.end(), 0);
     record(ctx, *model, 0);
+    Eigen::Ref<Eigen::VectorXd> global = shared(*model);
     for (long long round = 1; !ctx.recorder.should_stop(round - 1); ++round) {
       std::shuffle(order.begin(), order.end(), rng);
       // The first `late` of the m picked clients straggle this round.
@@ -110,8 +136,7 @@ private:
       for (std::size_t k = 0; k < m; ++k)
         picked.push_back(&clients[order[k]]);
       auto message = [&](std::size_t k) {
-        return ModelMessage{model->parameters(), 0, model->value_bytes,
-                            k < late ? late_epochs : training_.local_epochs, round};
+        return ModelMessage{global, 0, model->value_bytes, k < late ? late_epochs : training_.local_epochs, round};
       };
       std::size_t reporting = late_epochs == 0 ? m - late : m;
       // Averaged in client order below, so that rounding is identical run after run.
@@ -119,14 +144,15 @@ private:
           deadline_s_ ? exchange_by_deadline(ctx, me, picked, message, m - reporting, round)
                       : exchange(ctx, me, picked, message, reporting);
       if (!replies.empty()) { // when every picked client dropped, the global model stays as it was
-        Eigen::VectorXd sum = Eigen::VectorXd::Zero(model->parameters().size());
+        Eigen::VectorXd sum = Eigen::VectorXd::Zero(global.size());
         double total = 0;
         for (const auto& [name, r] : replies) {
           sum += r.samples * r.params;
           total += r.samples;
         }
-        model->parameters() = sum / std::max(total, 1.0);
-        charge_flops(static_cast<double>(replies.size() * model->size()) * 2 + static_cast<double>(model->size()));
+        global = sum / std::max(total, 1.0);
+        auto n = static_cast<double>(global.size());
+        charge_flops(static_cast<double>(replies.size()) * n * 2 + n);
       }
       ctx.recorder.set_iterations(round);
       record(ctx, *model, round);
@@ -187,9 +213,14 @@ private:
     return replies;
   }
 
-  static void record(RunContext& ctx, const Model& model, long long round) {
+  /// The observer judges the global model with each client's local parameters, read from its disk.
+  void record(RunContext& ctx, Model& model, long long round) {
     if (!ctx.evaluation.due(round))
       return;
+    for (const auto& [site, disk] : disks_)
+      if (disk.local.size() > 0)
+        for (auto key : disk.local_keys)
+          model.parameters()[key] = disk.local[key];
     Metrics g = judge_shared(ctx, model, round);
     ctx.recorder.sample("global", round, g.loss, g.accuracy);
   }
@@ -202,7 +233,8 @@ private:
   int server_site_ = 0;
   std::vector<int> clients_;
   std::optional<double> deadline_s_;
-  json dropped_ = json::array(); ///< rounds in which picked clients missed the deadline
+  json dropped_ = json::array();    ///< rounds in which picked clients missed the deadline
+  std::map<int, ClientDisk> disks_; ///< by client site: each client's own
 };
 
 const StrategyRegistration reg{{"fedavg",

@@ -98,6 +98,19 @@ void MinibatchSgd::take(Model& model, int batches) {
   charge_flops(flops);
 }
 
+std::vector<std::int64_t> local_keys_of(const Model& model, const Dataset& data) {
+  auto local = static_cast<std::int64_t>(model.local_size());
+  if (local == 0 || data.size() == 0)
+    return {};
+  Update g = model.gradient(data);
+  std::vector<std::int64_t> keys(g.dense ? static_cast<std::size_t>(local) : 0);
+  if (g.dense)
+    std::iota(keys.begin(), keys.end(), 0);
+  else
+    keys.assign(g.index.begin(), std::lower_bound(g.index.begin(), g.index.end(), local));
+  return keys;
+}
+
 void train_stream(Model& model, const Dataset& data, int batches, int batch, double lr, Rng& rng) {
   if (data.size() == 0)
     return;

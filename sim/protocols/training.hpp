@@ -52,6 +52,10 @@ private:
 /// site's current data), one SGD step each; charges their flops.
 void train_stream(Model& model, const Dataset& data, int batches, int batch, double lr, Rng& rng);
 
+/// The local parameters (Model::local_size: an MF job's user factors) that training on `data` touches,
+/// ascending; none for a model without local parameters.
+std::vector<std::int64_t> local_keys_of(const Model& model, const Dataset& data);
+
 struct Scenario;
 
 /// Hyper-parameters of local SGD shared by the learning strategies.
