@@ -61,6 +61,23 @@ std::vector<std::pair<double, double>> draw_downtimes(double mtbf_s, double mttr
   return down;
 }
 
+/// Reads {"mtbf_s": .., "mttr_s": ..} (an entry's other keys are its caller's).
+FaultsSpec::Outages parse_rates(Field& f) {
+  FaultsSpec::Outages r;
+  r.mtbf_s = f.at("mtbf_s").number(0, kInf, true);
+  r.mttr_s = f.at("mttr_s").number(0, kInf, true);
+  return r;
+}
+
+/// Adds to `down` the crashes drawn until the horizon from the stream keyed by `key` (a site's or a
+/// host's own, so that adding another does not move them).
+void add_drawn(const FaultsSpec& faults, const FaultsSpec::Outages& rates, const std::string& key,
+               std::vector<std::pair<double, double>>& down) {
+  std::mt19937_64 rng(stream_of(faults.seed, key));
+  auto drawn = draw_downtimes(rates.mtbf_s, rates.mttr_s, faults.horizon_s, rng);
+  down.insert(down.end(), drawn.begin(), drawn.end());
+}
+
 /// One draw of a link's (or a correlated group's) faults until the horizon.
 LinkTrace draw(const FaultsSpec& f, std::uint64_t stream) {
   std::mt19937_64 rng(stream);
@@ -201,24 +218,16 @@ FaultsSpec parse_faults(Field f, const PlatformSpec& p, long long default_seed) 
     s.bandwidth = n;
   }
   if (auto o = f.maybe("outages")) {
-    s.outages = FaultsSpec::Outages{o->at("mtbf_s").number(0, kInf, true), o->at("mttr_s").number(0, kInf, true)};
+    s.outages = parse_rates(*o);
     o->finish();
   }
   if (auto sf = f.maybe("site_failures")) {
-    FaultsSpec::SiteFailures g;
-    g.mtbf_s = sf->at("mtbf_s").number(0, kInf, true);
-    g.mttr_s = sf->at("mttr_s").number(0, kInf, true);
-    g.sites = parse_site_selection(sf->at("sites"), p);
+    s.site_failures = FaultsSpec::SiteFailures{parse_rates(*sf), parse_site_selection(sf->at("sites"), p)};
     sf->finish();
-    s.site_failures = g;
   }
   if (auto hf = f.maybe("host_failures")) {
-    FaultsSpec::HostFailures g;
-    g.mtbf_s = hf->at("mtbf_s").number(0, kInf, true);
-    g.mttr_s = hf->at("mttr_s").number(0, kInf, true);
-    g.hosts = parse_host_selection(hf->at("hosts"), p);
+    s.host_failures = FaultsSpec::HostFailures{parse_rates(*hf), parse_host_selection(hf->at("hosts"), p)};
     hf->finish();
-    s.host_failures = g;
   }
   if (s.bandwidth || s.outages || s.site_failures || s.host_failures)
     s.horizon_s = f.at("horizon_s").number(0, kInf, true);
@@ -262,21 +271,16 @@ void apply_faults(PlatformSpec& p, const FaultsSpec& faults, const std::string& 
     for (const auto& name : group)
       stream_key[name] = fmt::format("group:{}", fmt::join(group, ","));
   std::map<int, std::vector<std::pair<double, double>>> crashes = faults.sites_fail_s;
-  if (faults.site_failures) // each site its own stream, keyed by its name
-    for (int site : faults.site_failures->sites) {
-      std::mt19937_64 rng(stream_of(faults.seed, "site:" + p.sites[static_cast<std::size_t>(site)].name));
-      auto drawn = draw_downtimes(faults.site_failures->mtbf_s, faults.site_failures->mttr_s, faults.horizon_s, rng);
-      crashes[site].insert(crashes[site].end(), drawn.begin(), drawn.end());
-    }
+  if (faults.site_failures)
+    for (int site : faults.site_failures->sites)
+      add_drawn(faults, faults.site_failures->rates, "site:" + p.sites[static_cast<std::size_t>(site)].name,
+                crashes[site]);
   for (const auto& [site, down] : crashes)
     p.sites[static_cast<std::size_t>(site)].fail_s = merged(down);
   auto host_crashes = faults.hosts_fail_s;
-  if (faults.host_failures) // each host its own stream, keyed by its name
-    for (const auto& host : faults.host_failures->hosts) {
-      std::mt19937_64 rng(stream_of(faults.seed, "host:" + host));
-      auto drawn = draw_downtimes(faults.host_failures->mtbf_s, faults.host_failures->mttr_s, faults.horizon_s, rng);
-      host_crashes[host].insert(host_crashes[host].end(), drawn.begin(), drawn.end());
-    }
+  if (faults.host_failures)
+    for (const auto& host : faults.host_failures->hosts)
+      add_drawn(faults, faults.host_failures->rates, "host:" + host, host_crashes[host]);
   if (!host_crashes.empty())   // naming every host of a large platform is not free
     for (auto& site : p.sites) // a host that crashes alone is also down whenever its whole site is
       for (const auto& name : host_names(site))

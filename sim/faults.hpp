@@ -25,6 +25,8 @@ struct FaultsSpec {
     double every_s = 60, sd = 0.1, min_share = 0.1;
   };
   std::optional<Noise> bandwidth;
+  /// Up and down times drawn from exponentials of these means (a link's outages, a site's or a host's
+  /// crashes).
   struct Outages {
     double mtbf_s = 0, mttr_s = 0;
   };
@@ -36,15 +38,15 @@ struct FaultsSpec {
   /// Single hosts that crash (the rest of their site stays up), by host name; inline and from
   /// hosts_fail_file.
   std::map<std::string, std::vector<std::pair<double, double>>> hosts_fail_s;
-  /// Crashes drawn per site until the horizon: up and down times from exponentials of these means.
+  /// Crashes drawn per site until the horizon (each site its own stream, keyed by its name).
   struct SiteFailures {
-    double mtbf_s = 0, mttr_s = 0;
+    Outages rates;
     std::vector<int> sites;
   };
   std::optional<SiteFailures> site_failures;
   /// The same per host (each host its own stream, keyed by its name).
   struct HostFailures {
-    double mtbf_s = 0, mttr_s = 0;
+    Outages rates;
     std::vector<std::string> hosts;
   };
   std::optional<HostFailures> host_failures;
