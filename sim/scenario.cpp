@@ -254,8 +254,8 @@ void check_site_failures(const Scenario& sc) {
   for (const auto& e : sc.strategies)
     if (!e.strategy->survives_site_failures())
       input_error(sc.file, sites ? "network.faults.sites_fail_s" : "network.faults.hosts_fail_s",
-                  "no site failures for a strategy that does not survive them (fedavg needs deadline_s; "
-                  "gaia and traffic do not yet; docs/faults.md)",
+                  "no site failures for a strategy that does not survive them (fedavg needs deadline_s, "
+                  "gaia sync bsp or ssp; traffic does not; docs/faults.md)",
                   fmt::format("strategy \"{}\" ({})", e.label, e.name));
 }
 

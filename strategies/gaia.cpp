@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -44,6 +45,10 @@ public:
                     "site " + sc.platform.sites[s].name + " of kind " + sc.platform.sites[s].kind);
   }
 
+  // Not under async: its data centers run ahead of what the WAN carries without bound, so a data center
+  // that boots would be owed an unbounded log of mirror messages.
+  bool survives_site_failures() const override { return config_.ps.sync != Consistency::async; }
+
   void deploy(RunContext& ctx) override {
     ctx_ = &ctx;
     auto all = workers_of_sites(ctx, data_sites_);
@@ -63,6 +68,9 @@ public:
       dc->connect(std::move(peers));
     }
     replica_clock_.assign(dcs_.size(), -1);
+    // A data center that can crash loses what the others sent it: then every mirror keeps a log.
+    config_.mirror.crashes =
+        std::any_of(dcs_.begin(), dcs_.end(), [](const auto& dc) { return dc->job().can_crash(); });
     record_config();
     for (auto& dc : dcs_)
       dc->job().deploy();
@@ -152,6 +160,15 @@ private:
     r.detail("reads_past_barrier", stats_.reads_past_barrier);
     r.detail("max_mirror_lead", stats_.max_mirror_lead);
     r.detail("dense_tables", stats_.dense_tables);
+    RecoveryTally recovery; // the data centers' pushes sent again and their mirror messages
+    for (const auto& dc : dcs_)
+      recovery += dc->job().recovery();
+    recovery.bytes_resent += stats_.mirror_bytes_resent;
+    recovery.record(r, config_.mirror.crashes);
+    if (config_.mirror.crashes) {
+      r.detail("mirrors_resent", stats_.mirrors_resent);
+      r.detail("mirrors_duplicate", stats_.mirrors_duplicate);
+    }
     SignificanceCounter all;
     for (const auto& dc : dcs_)
       all.merge(dc->job().significance());

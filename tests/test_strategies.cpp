@@ -383,7 +383,7 @@ TEST_CASE("a site failure that a strategy would not survive is refused in one li
   };
   const std::string c2 = " --set 'network.faults={\"sites_fail_s\": {\"c2\": [[0.05, 0.08]]}}'";
   refused(c2, "network.faults.sites_fail_s: expected no site failures for a strategy that does not survive them "
-              "(fedavg needs deadline_s; gaia and traffic do not yet; docs/faults.md), got strategy "
+              "(fedavg needs deadline_s, gaia sync bsp or ssp; traffic does not; docs/faults.md), got strategy "
               "\"fedavg\" (fedavg)");
   const std::string traffic = " --set 'strategy={\"name\": \"traffic\", \"flows\": [{\"from\": \"c1-w0\", "
                               "\"to\": \"hub-w0\", \"bytes\": 1000}]}'";

@@ -12,6 +12,7 @@ namespace {
 
 using wire::kHeaderBytes;                         // sender and clock
 constexpr double kIndexBytes = wire::kFieldBytes; // beside each value of a sparse update
+constexpr double kClockBytes = 8;                 // a clock number
 
 } // namespace
 
@@ -25,9 +26,21 @@ struct MirrorShard::MirrorUpdate {
   Eigen::VectorXd values;
   int value_bytes;
   bool dense = false;
+  long long holds = -1; ///< crashes: the sender holds the receiver's messages up to this clock
   double wire_bytes() const {
-    return kHeaderBytes + static_cast<double>(keys.size()) * ((dense ? 0 : kIndexBytes) + value_bytes);
+    return kHeaderBytes + (holds >= 0 ? kClockBytes : 0) +
+           static_cast<double>(keys.size()) * ((dense ? 0 : kIndexBytes) + value_bytes);
   }
+};
+
+/// A shard that booted, to a shard of another data center, and that shard's answer: which of the other's
+/// clocks it holds.
+struct MirrorShard::Restarted {
+  int dc;
+  std::size_t shard;
+  ClockSequence holds;
+  bool answer = false;
+  double wire_bytes() const { return kHeaderBytes + kClockBytes * static_cast<double>(holds.ahead.size()); }
 };
 
 /// The keys of a mirror update that is on its way: a key list, or a bitmap over the sender shard's keys.
@@ -69,16 +82,18 @@ MirrorShard::MirrorShard(RunContext& ctx, const MirrorConfig& config, MirrorStat
                          const std::vector<MirrorPeer>& peers, std::size_t data_centers,
                          std::function<void()> on_mirror)
     : ctx_(&ctx), config_(&config), stats_(&stats), place_(place), peers_(&peers), on_mirror_(std::move(on_mirror)),
-      accum(Eigen::VectorXd::Zero(static_cast<Eigen::Index>(place.slots))), is_dirty(place.slots, 0),
-      barred(place.slots, 0), sending(data_centers) {
+      sending(data_centers) {
+  st_.accum = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(place.slots));
+  st_.is_dirty.assign(place.slots, 0);
+  st_.barred.assign(place.slots, 0);
   for (const auto& other : peers)
     for (std::size_t j = 0; j < other.map.shards; ++j)
-      mirrors[{other.index, j}] = {};
+      st_.mirrors[{other.index, j}] = {};
 }
 
 long long MirrorShard::mirror_clock() const {
   long long c = std::numeric_limits<long long>::max();
-  for (const auto& [sender, seq] : mirrors)
+  for (const auto& [sender, seq] : st_.mirrors)
     c = std::min(c, seq.done);
   return c;
 }
@@ -86,10 +101,10 @@ long long MirrorShard::mirror_clock() const {
 void MirrorShard::on_push(const std::vector<std::int64_t>& keys, const Eigen::VectorXd& delta) {
   for (std::size_t i = 0; i < keys.size(); ++i) {
     std::size_t at = slot(keys[i]);
-    accum[static_cast<Eigen::Index>(at)] += delta[static_cast<Eigen::Index>(i)];
-    if (!is_dirty[at]) {
-      is_dirty[at] = 1;
-      dirty.push_back(keys[i]);
+    st_.accum[static_cast<Eigen::Index>(at)] += delta[static_cast<Eigen::Index>(i)];
+    if (!st_.is_dirty[at]) {
+      st_.is_dirty[at] = 1;
+      st_.dirty.push_back(keys[i]);
     }
   }
   charge_flops(static_cast<double>(keys.size()));
@@ -108,22 +123,22 @@ MirrorShard::Significant MirrorShard::filter(long long clock, const ShardValues&
   double threshold = cfg.decay ? cfg.threshold / std::sqrt(static_cast<double>(clock)) : cfg.threshold;
   Significant sig;
   std::vector<std::int64_t> keep;
-  for (std::int64_t key : dirty) {
+  for (std::int64_t key : st_.dirty) {
     std::size_t at = slot(key);
-    double a = accum[static_cast<Eigen::Index>(at)];
+    double a = st_.accum[static_cast<Eigen::Index>(at)];
     if (std::abs(a) > threshold * std::abs(values[key])) {
       sig.keys.push_back(key);
       sig.changes.push_back(a);
-      accum[static_cast<Eigen::Index>(at)] = 0;
-      is_dirty[at] = 0;
+      st_.accum[static_cast<Eigen::Index>(at)] = 0;
+      st_.is_dirty[at] = 0;
     } else {
       keep.push_back(key);
     }
   }
-  charge_flops(2.0 * static_cast<double>(dirty.size())); // a division and a comparison per key
-  stats_->updates_considered += static_cast<double>(dirty.size());
+  charge_flops(2.0 * static_cast<double>(st_.dirty.size())); // a division and a comparison per key
+  stats_->updates_considered += static_cast<double>(st_.dirty.size());
   stats_->updates_sent += static_cast<double>(sig.keys.size());
-  dirty = std::move(keep);
+  st_.dirty = std::move(keep);
   // The list costs an index beside each value; once it is no smaller than the dense table, send the table
   // (every key's accumulated change, significant or not) and start every accumulator afresh.
   double vb = place_.value_bytes;
@@ -132,14 +147,14 @@ MirrorShard::Significant MirrorShard::filter(long long clock, const ShardValues&
       static_cast<double>(sig.keys.size()) * (kIndexBytes + vb) >= static_cast<double>(all.size()) * vb) {
     std::vector<double> changes(all.size());
     for (std::size_t i = 0; i < sig.keys.size(); ++i)
-      accum[static_cast<Eigen::Index>(slot(sig.keys[i]))] = sig.changes[i];
+      st_.accum[static_cast<Eigen::Index>(slot(sig.keys[i]))] = sig.changes[i];
     for (std::size_t i = 0; i < all.size(); ++i) {
       std::size_t at = slot(all[i]);
-      changes[i] = accum[static_cast<Eigen::Index>(at)];
-      accum[static_cast<Eigen::Index>(at)] = 0;
-      is_dirty[at] = 0;
+      changes[i] = st_.accum[static_cast<Eigen::Index>(at)];
+      st_.accum[static_cast<Eigen::Index>(at)] = 0;
+      st_.is_dirty[at] = 0;
     }
-    dirty.clear();
+    st_.dirty.clear();
     stats_->dense_tables++;
     return {all, std::move(changes), true};
   }
@@ -178,6 +193,10 @@ void MirrorShard::mirror(long long clock, const Significant& sig, const MirrorPe
       ctx_->transport.post(to, "barrier", std::move(b), "control"); // overtakes the bulk updates
       stats_->barriers++;
     }
+    if (cfg.crashes) { // the receiver may lose it: keep it until the receiver says it holds it
+      u.holds = st_.mirrors[{other.index, j}].done;
+      st_.sent[{other.index, j}].push_back(std::make_shared<const MirrorUpdate>(u));
+    }
     sending[static_cast<std::size_t>(other.index)].push_back(ctx_->transport.isend(to, "mirror", std::move(u)));
   }
 }
@@ -187,7 +206,7 @@ bool MirrorShard::may_serve(std::size_t w, const std::vector<std::int64_t>& keys
     return false;
   MirrorStats& st = *stats_;
   for (std::int64_t key : keys)
-    if (barred[slot(key)] > 0) {
+    if (st_.barred[slot(key)] > 0) {
       if (held.insert(w).second)
         st.barrier_delayed_pulls++;
       return false;
@@ -203,17 +222,34 @@ bool MirrorShard::may_serve(std::size_t w, const std::vector<std::int64_t>& keys
 void MirrorShard::on_reply(std::size_t, const std::vector<std::int64_t>& keys) {
   bool past_barrier = false;
   for (std::int64_t key : keys)
-    past_barrier |= barred[slot(key)] > 0;
+    past_barrier |= st_.barred[slot(key)] > 0;
   stats_->reads_past_barrier += past_barrier;
 }
 
 void MirrorShard::on_message(const Envelope& env, ShardValues& values) {
   if (env.kind == "mirror")
-    apply(env.as<MirrorUpdate>(), values);
+    take(env.as<MirrorUpdate>(), values);
   else if (env.kind == "barrier")
     announce(env.as<Barrier>());
+  else if (env.kind == "restarted")
+    resend(env.as<Restarted>());
   if (on_mirror_)
     on_mirror_();
+}
+
+/// A mirror message: trims the log of what was sent to its sender, and applies it unless it came before
+/// (sent again after a crash).
+void MirrorShard::take(const MirrorUpdate& u, ShardValues& values) {
+  if (u.holds >= 0) {
+    auto& log = st_.sent[{u.from_dc, u.from_shard}];
+    while (!log.empty() && log.front()->clock <= u.holds)
+      log.pop_front();
+  }
+  if (st_.mirrors[{u.from_dc, u.from_shard}].has(u.clock)) {
+    stats_->mirrors_duplicate++;
+    return;
+  }
+  apply(u, values);
 }
 
 void MirrorShard::apply(const MirrorUpdate& u, ShardValues& values) {
@@ -221,24 +257,60 @@ void MirrorShard::apply(const MirrorUpdate& u, ShardValues& values) {
     values[u.keys[i]] += u.values[static_cast<Eigen::Index>(i)];
   charge_flops(static_cast<double>(u.keys.size()));
   MessageId id{u.from_dc, u.from_shard, u.clock};
-  auto it = announced.find(id);
-  if (it != announced.end()) {
+  auto it = st_.announced.find(id);
+  if (it != st_.announced.end()) {
     for (std::int64_t key : it->second)
-      barred[slot(key)]--;
-    announced.erase(it);
+      st_.barred[slot(key)]--;
+    st_.announced.erase(it);
   } else if (!u.keys.empty()) {
-    applied.insert(id); // in case its barrier is still on the way
+    st_.applied.insert(id); // in case its barrier is still on the way
   }
-  mirrors[{u.from_dc, u.from_shard}].arrived(u.clock);
+  st_.mirrors[{u.from_dc, u.from_shard}].arrived(u.clock);
 }
 
 void MirrorShard::announce(const Barrier& b) {
   MessageId id{b.from_dc, b.from_shard, b.clock};
-  if (applied.erase(id))
+  if (st_.applied.erase(id) || st_.mirrors[{b.from_dc, b.from_shard}].has(b.clock))
     return; // the values overtook their barrier
   for (std::int64_t key : b.keys)
-    barred[slot(key)]++;
-  announced[id] = b.keys;
+    st_.barred[slot(key)]++;
+  st_.announced[id] = b.keys;
+}
+
+/// The shard's server booted at its checkpoint: what it sent since is lost (its log holds it), and so
+/// is what it took in since; every other data center's shards learn which of their clocks it holds.
+void MirrorShard::recover() {
+  st_ = *disk_;
+  for (auto& comms : sending)
+    comms.clear();
+  held.clear();
+  for (const auto& other : *peers_)
+    for (std::size_t j = 0; j < other.map.shards; ++j)
+      ctx_->transport.post(other.shards[j], "restarted",
+                           Restarted{place_.dc, place_.shard, st_.mirrors[{other.index, j}]}, "control");
+}
+
+/// Another data center's shard booted, or answers this one's notice: send it again what it does not hold
+/// of what this shard sent it. A shard that booted lost what it was sending: it learns from the answer
+/// what to send again.
+void MirrorShard::resend(const Restarted& r) {
+  const Endpoint& to = peer(r.dc).shards[r.shard];
+  if (!r.answer)
+    ctx_->transport.post(to, "restarted", Restarted{place_.dc, place_.shard, st_.mirrors[{r.dc, r.shard}], true},
+                         "control");
+  for (const auto& u : st_.sent[{r.dc, r.shard}])
+    if (!r.holds.has(u->clock)) {
+      sending[static_cast<std::size_t>(r.dc)].push_back(ctx_->transport.isend(to, "mirror", *u));
+      stats_->mirrors_resent++;
+      stats_->mirror_bytes_resent += u->wire_bytes();
+    }
+}
+
+const MirrorPeer& MirrorShard::peer(int dc) const {
+  for (const auto& p : *peers_)
+    if (p.index == dc)
+      return p;
+  throw std::logic_error("gaia: no data center " + std::to_string(dc));
 }
 
 } // namespace geosim

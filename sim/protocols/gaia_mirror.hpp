@@ -14,6 +14,13 @@
 //    values arrive;
 //  - mirror clock: every mirror message carries its clock; a data center more than `mirror_bound`
 //    clocks ahead of the slowest one holds its workers' pulls.
+// Crashes (when some host of some data center can crash): a shard keeps, with its parameter server's
+// checkpoint, its mirror state (accumulators, barriers, which clocks it has from each sender) and a log
+// of the mirror messages it sent that their receiver may not hold yet; each mirror message then also
+// says up to which clock its sender holds the receiver's messages (8 bytes), which lets the receiver
+// trim its log. A shard that boots goes back to its checkpoint and tells every other data center's
+// shards which of their clocks it holds ("restarted"); they send it the rest again. A message that
+// arrives twice is applied once.
 // Sparse messages carry a 4-byte index beside each value, dense ones values alone. Local updates apply
 // to the data center's own replica at once (its parameter server). A data center knows of the others
 // only their servers' addresses and key maps (fixed at deployment) and what their messages say.
@@ -22,9 +29,11 @@
 
 #include <simgrid/s4u.hpp>
 
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <tuple>
 #include <vector>
@@ -38,6 +47,7 @@ struct MirrorConfig {
   bool decay = true; ///< threshold / sqrt(clock), as the paper decays it (v / sqrt(t)); false: constant
   int mirror_bound = 2;
   BarrierMode barrier = BarrierMode::automatic;
+  bool crashes = false; ///< some host of some data center can crash (set at deployment): mirrors keep logs
 };
 
 /// What the mirrors did, over every data center (the observer's tally; no data center reads it).
@@ -45,12 +55,15 @@ struct MirrorStats {
   double updates_considered = 0, updates_sent = 0, barriers = 0, dense_tables = 0;
   long long barrier_delayed_pulls = 0, reads_past_barrier = 0;
   long long max_mirror_lead = 0;
+  long long mirrors_resent = 0, mirrors_duplicate = 0; ///< crashes: sent again after a restart; dropped
+  double mirror_bytes_resent = 0;
 };
 
 /// Which messages of one sender shard have arrived: clocks complete in order, whatever order they came.
 struct ClockSequence {
   long long done = 0;
   std::set<long long> ahead;
+  bool has(long long clock) const { return clock <= done || ahead.count(clock) > 0; }
   void arrived(long long clock) {
     ahead.insert(clock);
     while (!ahead.empty() && *ahead.begin() == done + 1) {
@@ -92,10 +105,26 @@ public:
   bool may_serve(std::size_t w, const std::vector<std::int64_t>& keys, long long min_clock) override;
   void on_reply(std::size_t w, const std::vector<std::int64_t>& keys) override;
   void on_message(const Envelope& env, ShardValues& values) override;
+  void checkpoint() override { disk_ = st_; }
+  void recover() override;
 
 private:
   struct MirrorUpdate;
   struct Barrier;
+  struct Restarted;
+  using ShardId = std::pair<int, std::size_t>; ///< a data center's index and one of its shards'
+  /// What the shard's server holds in memory for the mirrors, and writes to its disk with its checkpoint.
+  struct State {
+    Eigen::VectorXd accum;                                    ///< local changes not yet sent, per slot
+    std::vector<char> is_dirty;                               ///< accum != 0
+    std::vector<std::int64_t> dirty;                          ///< keys with a change to consider
+    std::vector<int> barred;                                  ///< per slot: barriers announced, values not arrived
+    std::map<ShardId, ClockSequence> mirrors;                 ///< per sender data center and shard
+    std::map<MessageId, std::vector<std::int64_t>> announced; ///< barriers waiting for their values
+    std::set<MessageId> applied;                              ///< values waiting for their barrier
+    /// crashes: per receiver shard, what was sent to it that it has not said it holds, in clock order
+    std::map<ShardId, std::deque<std::shared_ptr<const MirrorUpdate>>> sent;
+  };
   /// The keys of the shard whose accumulated change passed the filter this clock, and those changes.
   struct Significant {
     std::vector<std::int64_t> keys;
@@ -105,8 +134,11 @@ private:
   Significant filter(long long clock, const ShardValues& values);
   void mirror(long long clock, const Significant& sig, const MirrorPeer& other);
   bool backlog(int dc);
+  void take(const MirrorUpdate& u, ShardValues& values);
   void apply(const MirrorUpdate& u, ShardValues& values);
   void announce(const Barrier& b);
+  void resend(const Restarted& r);
+  const MirrorPeer& peer(int dc) const;
   std::size_t slot(std::int64_t key) const { return place_.map->slot(key); }
 
   RunContext* ctx_;
@@ -114,16 +146,11 @@ private:
   MirrorStats* stats_; ///< the observer's
   Place place_;
   const std::vector<MirrorPeer>* peers_;
-  std::function<void()> on_mirror_;                             ///< the observer's
-  Eigen::VectorXd accum;                                        ///< local changes not yet sent, per slot
-  std::vector<char> is_dirty;                                   ///< accum != 0
-  std::vector<std::int64_t> dirty;                              ///< keys with a change to consider
-  std::vector<int> barred;                                      ///< per slot: barriers announced, values not arrived
-  std::map<std::pair<int, std::size_t>, ClockSequence> mirrors; ///< per sender data center and shard
-  std::map<MessageId, std::vector<std::int64_t>> announced;     ///< barriers waiting for their values
-  std::set<MessageId> applied;                                  ///< values waiting for their barrier
-  std::vector<std::vector<simgrid::s4u::CommPtr>> sending;      ///< per data center: mirror sends
-  std::set<std::size_t> held;                                   ///< workers whose pulls a barrier holds
+  std::function<void()> on_mirror_; ///< the observer's
+  State st_;
+  std::optional<State> disk_;                              ///< crashes: st_ at the last checkpoint
+  std::vector<std::vector<simgrid::s4u::CommPtr>> sending; ///< per data center: mirror sends
+  std::set<std::size_t> held;                              ///< workers whose pulls a barrier holds
 };
 
 /// One data center: its parameter-server job and, once it deploys, the mirrors of its shards.

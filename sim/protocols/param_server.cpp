@@ -284,8 +284,6 @@ Endpoint PsJob::shard_endpoint(std::size_t k) const {
 std::string PsJob::worker_mailbox(std::size_t w) const { return fmt::format("{}-worker-{}", name_, w); }
 
 void PsJob::deploy() {
-  if (crashes_ && hooks_)
-    throw std::logic_error(name_ + ": a parameter server with shard hooks does not recover from crashes");
   for (auto& s : shards_) {
     if (hooks_)
       s->hooks = hooks_(s->index);
@@ -395,11 +393,16 @@ void PsJob::request_keys(const Worker& me) {
 /// was pushed since).
 void PsJob::resend(Worker& me, std::size_t k, bool waiting) {
   const auto& log = me.unconfirmed[k];
-  if (log.empty() && waiting)
-    ctx_.transport.post(shard_endpoint(k), "pull", naming_keys(me.index, me.keys, me.slots[k]));
-  for (std::size_t i = 0; i < log.size(); ++i)
-    ctx_.transport.post(shard_endpoint(k), "push",
-                        Push{me.index, log[i].clock, waiting && i + 1 == log.size(), log[i].values, value_bytes_});
+  if (log.empty() && waiting) {
+    PullRequest pull = naming_keys(me.index, me.keys, me.slots[k]);
+    recovery_.bytes_resent += pull.wire_bytes();
+    ctx_.transport.post(shard_endpoint(k), "pull", std::move(pull));
+  }
+  for (std::size_t i = 0; i < log.size(); ++i) {
+    Push push{me.index, log[i].clock, waiting && i + 1 == log.size(), log[i].values, value_bytes_};
+    recovery_.bytes_resent += push.wire_bytes();
+    ctx_.transport.post(shard_endpoint(k), "push", std::move(push));
+  }
 }
 
 /// Waits for a reply from every shard the worker pulled from, each at min_clock or later, and takes
@@ -526,7 +529,11 @@ void PsJob::serve(Shard& s) {
   }
 }
 
-void PsJob::checkpoint(Shard& s) { s.disk = ShardCheckpoint{s.values, s.step, s.pushes, s.clock}; }
+void PsJob::checkpoint(Shard& s) {
+  s.disk = ShardCheckpoint{s.values, s.step, s.pushes, s.clock};
+  if (s.hooks)
+    s.hooks->checkpoint();
+}
 
 /// A shard's server boots: it goes back to its last checkpoint (the pushes it took since are lost, and
 /// so are the pulls that waited) and tells every worker, which sends again what the shard may miss.
@@ -537,6 +544,8 @@ void PsJob::recover(Shard& s) {
   s.pushes = d.pushes;
   s.clock = d.clock;
   s.pending.clear();
+  if (s.hooks)
+    s.hooks->recover();
   for (std::size_t w = 0; w < workers_.size(); ++w)
     ctx_.transport.post({worker_mailbox(w), workers_[w].host}, "restarted", ShardRestarted{s.index}, "control");
 }
@@ -574,8 +583,7 @@ EnvelopePtr PsJob::next_message(Shard& s) {
   for (std::size_t w = 0; w < s.pushes.size(); ++w)
     if (!s.behind[w] && s.pushes[w] == s.clock) {
       s.behind[w] = 1;
-      left_behind_++;
-      ctx_.recorder.detail("workers_left_behind", left_behind_);
+      recovery_.left_behind++;
     }
   complete_clocks(s);
   return nullptr;
@@ -588,8 +596,7 @@ void PsJob::heard_from(Shard& s, std::size_t w) {
     return;
   s.behind[w] = 0;
   s.pushes[w] = std::max(s.pushes[w], s.clock);
-  rejoined_++;
-  ctx_.recorder.detail("workers_rejoined", rejoined_);
+  recovery_.rejoined++;
 }
 
 /// Applies a push to the shard's values; returns the change each key took.
@@ -613,6 +620,22 @@ void PsJob::count_clock(Shard& s) {
       now.push_back(s.values[key]);
     t.close(s.index, now, static_cast<double>(shard_keys_[s.index].size()));
   }
+}
+
+RecoveryTally& RecoveryTally::operator+=(const RecoveryTally& o) {
+  left_behind += o.left_behind;
+  rejoined += o.rejoined;
+  bytes_resent += o.bytes_resent;
+  return *this;
+}
+
+void RecoveryTally::record(Recorder& r, bool can_crash) const {
+  if (left_behind > 0)
+    r.detail("workers_left_behind", left_behind);
+  if (rejoined > 0)
+    r.detail("workers_rejoined", rejoined);
+  if (can_crash)
+    r.detail("bytes_resent", bytes_resent);
 }
 
 SignificanceCounter PsJob::significance() const {
@@ -654,6 +677,7 @@ void PsJob::clock_done(std::size_t shard) {
     on_complete_(complete);
     return;
   }
+  recovery_.record(ctx_.recorder, crashes_);
   ctx_.recorder.set_iterations(complete);
   ctx_.recorder.detail("significance", significance().to_json());
   if (ctx_.evaluation.due(complete)) {

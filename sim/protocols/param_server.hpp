@@ -67,6 +67,16 @@ struct PsConfig {
 PsConfig parse_ps_config(Field& p);
 const char* consistency_name(Consistency c);
 
+/// What a job's actors did to live with crashes and silent workers (the observer's count).
+struct RecoveryTally {
+  long long left_behind = 0, rejoined = 0; ///< carry_on: workers a shard went on without, and back
+  double bytes_resent = 0;                 ///< pushes (and the pulls they carry) sent again to a restarted shard
+  RecoveryTally& operator+=(const RecoveryTally& o);
+  /// Writes details.workers_left_behind and workers_rejoined (when some were) and, when some host can
+  /// crash, details.bytes_resent.
+  void record(Recorder& r, bool can_crash) const;
+};
+
 /// Which server holds a key: blocks of kBlock consecutive keys dealt round-robin over the servers, so
 /// that every server gets a share of every part of the model (an MF model's item rows, which every
 /// worker updates, would otherwise all land on the last server of a contiguous split).
@@ -132,6 +142,10 @@ public:
   virtual void on_reply(std::size_t w, const std::vector<std::int64_t>& keys) = 0;
   /// A message of a kind the parameter server does not know arrived in the shard's mailbox.
   virtual void on_message(const Envelope& env, ShardValues& values) = 0;
+  /// The shard writes its checkpoint (some host of the job can crash): the hooks write theirs with it.
+  virtual void checkpoint() {}
+  /// The shard's server booted and went back to its checkpoint: the hooks go back to theirs.
+  virtual void recover() {}
 };
 /// Makes shard k's hooks, when the job deploys its actors.
 using ShardHooksFactory = std::function<std::unique_ptr<ShardHooks>(std::size_t k)>;
@@ -161,6 +175,10 @@ public:
   /// The size of shard k's tables (ShardValues::slots).
   std::size_t shard_slots(std::size_t k) const;
   int value_bytes() const { return value_bytes_; }
+  /// Whether some host of the job can crash (its actors then keep checkpoints and logs).
+  bool can_crash() const { return crashes_; }
+  /// For the observer: what the job's actors did to live with crashes and silent workers.
+  const RecoveryTally& recovery() const { return recovery_; }
   /// For the observer, which reads what no protocol message carries:
   /// complete clocks of shard k (every local worker has pushed that many),
   long long shard_clock(std::size_t k) const;
@@ -220,7 +238,7 @@ private:
   std::vector<OriginTally> tallies_; ///< per data center of the workers
   long long evaluated_ = -1;
   bool stop_sent_ = false; ///< the stop is decided
-  long long left_behind_ = 0, rejoined_ = 0; ///< carry_on: workers a shard went on without, and back
+  RecoveryTally recovery_;
 };
 
 } // namespace geosim
