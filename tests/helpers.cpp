@@ -61,6 +61,13 @@ std::size_t line_count(const std::string& text) {
 
 std::string data(const std::string& name) { return "tests/data/" + name; }
 
+std::string seeded_crashes(const std::string& sync, const std::string& site) {
+  return "--set stop.max_iterations=30 --set stop.max_sim_time_s=100 --set strategy.sync=" + sync +
+         " --set 'network.faults={\"seed\": 2, \"horizon_s\": 3, \"site_failures\": "
+         "{\"mtbf_s\": 0.4, \"mttr_s\": 0.1, \"sites\": [\"" +
+         site + "\"]}}'";
+}
+
 void finish_temp_files(bool passed) {
   std::error_code ec;
   if (!fs::exists(temp_root(), ec))

@@ -38,4 +38,9 @@ std::size_t line_count(const std::string& text);
 /// Path of a file under tests/data.
 std::string data(const std::string& name);
 
+/// geosim arguments for a 30-clock run of a two-site test job (sites a and b) under consistency `sync`,
+/// while `site` crashes about every 0.4 s for about 0.1 s over the first 3 s (seed 2), with a time
+/// limit of 100 s.
+std::string seeded_crashes(const std::string& sync, const std::string& site);
+
 } // namespace geosim::test

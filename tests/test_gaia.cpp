@@ -121,10 +121,7 @@ TEST_CASE("gaia survives repeated crashes of either data center under BSP and SS
   for (std::string sync : {"bsp", "ssp"})
     for (std::string site : {"a", "b"}) {
       INFO(sync << ", site " << site);
-      std::string extra = "--set stop.max_iterations=30 --set stop.max_sim_time_s=100 --set strategy.sync=" + sync +
-                          " --set 'network.faults={\"seed\": 2, \"horizon_s\": 3, \"site_failures\": "
-                          "{\"mtbf_s\": 0.4, \"mttr_s\": 0.1, \"sites\": [\"" +
-                          site + "\"]}}'";
+      std::string extra = seeded_crashes(sync, site);
       json s = run_gaia(extra);
       CHECK(s["iterations"] == 30);
       CHECK_FALSE(s["stop"]["time_limit_hit"].get<bool>());

@@ -156,10 +156,7 @@ TEST_CASE("a parameter server survives repeated crashes of either site under BSP
   for (std::string sync : {"bsp", "ssp", "async"})
     for (std::string site : {"a", "b"}) {
       INFO(sync << ", site " << site);
-      std::string extra = "--set stop.max_iterations=30 --set stop.max_sim_time_s=100 --set strategy.sync=" + sync +
-                          " --set 'network.faults={\"seed\": 2, \"horizon_s\": 3, \"site_failures\": "
-                          "{\"mtbf_s\": 0.4, \"mttr_s\": 0.1, \"sites\": [\"" +
-                          site + "\"]}}'";
+      std::string extra = seeded_crashes(sync, site);
       Run r = run("ps-small.json", "param_server", extra);
       CHECK(r.summary["iterations"] == 30);
       CHECK_FALSE(r.summary["stop"]["time_limit_hit"].get<bool>());
