@@ -37,6 +37,12 @@ public:
     m.mirror_bound = static_cast<int>(p.integer_or("mirror_bound", m.mirror_bound, 0, 1000));
     std::string b = p.choice_or("barrier", "auto", {"auto", "always", "never"});
     m.barrier = b == "always" ? BarrierMode::always : b == "never" ? BarrierMode::never : BarrierMode::automatic;
+    m.carry_on = p.choice_or("on_data_center_failure", "wait", {"wait", "carry_on"}) == "carry_on";
+    if (m.carry_on)
+      m.timeout_s = p.at("data_center_timeout_s").number(0, std::numeric_limits<double>::infinity(), true);
+    else if (auto f = p.maybe("data_center_timeout_s"))
+      f->fail("no data_center_timeout_s unless on_data_center_failure is \"carry_on\" (every data center is "
+              "waited for)");
     data_sites_ = sc.workload->partition.sites;
     for (int s : data_sites_)
       if (sc.platform.sites[s].kind != "dc")
@@ -147,6 +153,7 @@ private:
                         : m.barrier == BarrierMode::never ? "never"
                                                           : "auto");
     r.detail("data_centers", dcs_.size());
+    r.detail("on_data_center_failure", m.carry_on ? "carry_on" : "wait");
   }
 
   void record_stats() {
@@ -165,6 +172,10 @@ private:
       recovery += dc->job().recovery();
     recovery.bytes_resent += stats_.mirror_bytes_resent;
     recovery.record(r, config_.mirror.crashes);
+    if (config_.mirror.carry_on) {
+      r.detail("data_centers_left_behind", stats_.left_behind);
+      r.detail("data_centers_rejoined", stats_.rejoined);
+    }
     if (config_.mirror.crashes) {
       r.detail("mirrors_resent", stats_.mirrors_resent);
       r.detail("mirrors_duplicate", stats_.mirrors_duplicate);

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sstream>
 
 using namespace geosim::test;
 using nlohmann::json;
@@ -136,6 +137,66 @@ TEST_CASE("gaia survives repeated crashes of either data center under BSP and SS
                       " --set strategy.sync=async --set 'network.faults={\"sites_fail_s\": {\"b\": [[0.5, 0.7]]}}'");
   CHECK(r.status == 2);
   CHECK_THAT(r.err, Catch::Contains("gaia sync bsp or ssp"));
+}
+
+TEST_CASE("gaia waits for a data center cut off, or carries on without it after a timeout",
+          "[strategies][gaia][faults]") {
+  // ps-pair with machines 500 times slower: a clock's compute (71 ms) outlasts a mirror message's trip,
+  // so clocks are paced by compute. b is cut off from the WAN from 1.0 to 3.0 s.
+  auto dir = temp_dir("gaia-carry-on");
+  std::string platform = write_text(dir / "slow-pair.json", R"({"name": "slow-pair",
+    "defaults": {"kind": "dc", "workers": {"count": 1, "speed_gflops": 0.002, "cores": 1},
+                 "lan": {"bandwidth_mbps": 80000, "latency_ms": 0}},
+    "sites": [{"name": "a"}, {"name": "b"}],
+    "wan": {"type": "matrix", "links": [{"sites": ["a", "b"], "bandwidth_mbps": 8, "latency_ms": 50}]}})");
+  const std::string cut =
+      "--set platform=" + platform + " --set 'network.faults={\"sites_down_s\": {\"b\": [[1.0, 3.0]]}}' ";
+  const std::string carry_on =
+      "--set strategy.on_data_center_failure=carry_on --set strategy.data_center_timeout_s=0.5 ";
+  auto global_times = [](const std::filesystem::path& run) {
+    std::vector<double> t;
+    std::istringstream csv(read_text(run / "gaia" / "convergence.csv"));
+    std::string line;
+    std::getline(csv, line);
+    while (std::getline(csv, line))
+      if (line.find(",global,") != std::string::npos)
+        t.push_back(std::stod(line.substr(0, line.find(','))));
+    return t;
+  };
+  auto run_to = [&](const std::string& extra, int clocks) {
+    auto out = temp_dir("gaia-cut");
+    auto r = run_geosim("run -q " + data("gaia-small.json") + " -o " + out.string() + " " + cut + extra +
+                        " --set stop.max_iterations=" + std::to_string(clocks));
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    return std::make_pair(read_json(out / "gaia" / "summary.json"), global_times(out));
+  };
+  // Waiting: the mirror clock holds both data centers from clock 14 until the cut ends.
+  auto [wait, wait_t] = run_to("", 30);
+  REQUIRE(wait_t.size() == 31);
+  CHECK(wait_t[13] < 1.0);
+  CHECK(wait_t[14] > 3.0);
+  CHECK_FALSE(wait["details"].contains("data_centers_left_behind"));
+  // Carrying on: each leaves the other out 0.5 s after the other began to hold its pulls back, and both
+  // reach clock 30 before the cut ends, each on its own data since.
+  auto [alone, alone_t] = run_to(carry_on, 30);
+  REQUIRE(alone_t.size() == 31);
+  CHECK(alone_t[14] > 1.5);
+  CHECK(alone_t[14] < 2.0);
+  CHECK(alone_t[30] < 3.0);
+  CHECK(alone["details"]["data_centers_left_behind"] == 2);
+  CHECK(alone["details"]["data_centers_rejoined"] == 0);
+  CHECK(alone["details"]["max_mirror_lead"] == 2); // the bound holds against those not left out
+  // Once the cut is over, the backlog of each one's messages drains and each takes the other back.
+  auto [back, back_t] = run_to(carry_on, 150);
+  CHECK(back["details"]["data_centers_rejoined"] == 2);
+  // A timeout without carry_on, or carry_on without one, is refused.
+  auto r = run_geosim("validate " + data("gaia-small.json") + " --set strategy.data_center_timeout_s=1");
+  CHECK(r.status == 2);
+  CHECK_THAT(r.err, Catch::Contains("no data_center_timeout_s unless on_data_center_failure is \"carry_on\""));
+  r = run_geosim("validate " + data("gaia-small.json") + " --set strategy.on_data_center_failure=carry_on");
+  CHECK(r.status == 2);
+  CHECK_THAT(r.err, Catch::Contains("data_center_timeout_s"));
 }
 
 TEST_CASE("gaia rejects data sites that are not data centers", "[strategies][gaia][errors]") {

@@ -94,7 +94,8 @@ MirrorShard::MirrorShard(RunContext& ctx, const MirrorConfig& config, MirrorStat
 long long MirrorShard::mirror_clock() const {
   long long c = std::numeric_limits<long long>::max();
   for (const auto& [sender, seq] : st_.mirrors)
-    c = std::min(c, seq.done);
+    if (!behind.count(sender))
+      c = std::min(c, seq.done);
   return c;
 }
 
@@ -113,6 +114,7 @@ void MirrorShard::on_push(const std::vector<std::int64_t>& keys, const Eigen::Ve
 // The end of a local clock on the shard: filter its accumulated changes and mirror the significant ones
 // to every other data center.
 void MirrorShard::on_clock(long long clock, const ShardValues& values) {
+  clock_ = clock;
   Significant sig = filter(clock, values);
   for (const auto& other : *peers_)
     mirror(clock, sig, other);
@@ -202,6 +204,8 @@ void MirrorShard::mirror(long long clock, const Significant& sig, const MirrorPe
 }
 
 bool MirrorShard::may_serve(std::size_t w, const std::vector<std::int64_t>& keys, long long min_clock) {
+  if (config_->carry_on)
+    leave_behind(min_clock, keys);
   if (mirror_clock() < min_clock - config_->mirror_bound)
     return false;
   MirrorStats& st = *stats_;
@@ -245,11 +249,11 @@ void MirrorShard::take(const MirrorUpdate& u, ShardValues& values) {
     while (!log.empty() && log.front()->clock <= u.holds)
       log.pop_front();
   }
-  if (st_.mirrors[{u.from_dc, u.from_shard}].has(u.clock)) {
+  if (st_.mirrors[{u.from_dc, u.from_shard}].has(u.clock))
     stats_->mirrors_duplicate++;
-    return;
-  }
-  apply(u, values);
+  else
+    apply(u, values);
+  heard_from(u.from_dc, u.from_shard);
 }
 
 void MirrorShard::apply(const MirrorUpdate& u, ShardValues& values) {
@@ -269,9 +273,12 @@ void MirrorShard::apply(const MirrorUpdate& u, ShardValues& values) {
 }
 
 void MirrorShard::announce(const Barrier& b) {
+  heard_from(b.from_dc, b.from_shard);
   MessageId id{b.from_dc, b.from_shard, b.clock};
   if (st_.applied.erase(id) || st_.mirrors[{b.from_dc, b.from_shard}].has(b.clock))
     return; // the values overtook their barrier
+  if (behind.count({b.from_dc, b.from_shard}))
+    return; // carry_on: nobody waits for a sender left behind
   for (std::int64_t key : b.keys)
     st_.barred[slot(key)]++;
   st_.announced[id] = b.keys;
@@ -294,6 +301,7 @@ void MirrorShard::recover() {
 /// of what this shard sent it. A shard that booted lost what it was sending: it learns from the answer
 /// what to send again.
 void MirrorShard::resend(const Restarted& r) {
+  heard_from(r.dc, r.shard);
   const Endpoint& to = peer(r.dc).shards[r.shard];
   if (!r.answer)
     ctx_->transport.post(to, "restarted", Restarted{place_.dc, place_.shard, st_.mirrors[{r.dc, r.shard}], true},
@@ -304,6 +312,63 @@ void MirrorShard::resend(const Restarted& r) {
       stats_->mirrors_resent++;
       stats_->mirror_bytes_resent += u->wire_bytes();
     }
+}
+
+double MirrorShard::wake_at() const {
+  return wake_ > sg4::Engine::get_clock() ? wake_ : std::numeric_limits<double>::infinity();
+}
+
+/// carry_on: a sender that has held this shard's pulls back (at the mirror bound, or by a barrier on
+/// their keys whose values have not come) for timeout_s is left out of the mirror clock, and its
+/// barriers lifted: it is down, cut off, or too slow. The shard wakes when the next one would time out.
+void MirrorShard::leave_behind(long long min_clock, const std::vector<std::int64_t>& keys) {
+  std::set<ShardId> holding;
+  for (const auto& [sender, seq] : st_.mirrors)
+    if (seq.done < min_clock - config_->mirror_bound)
+      holding.insert(sender);
+  for (const auto& [id, barred_keys] : st_.announced)
+    if (std::any_of(barred_keys.begin(), barred_keys.end(),
+                    [&](std::int64_t k) { return std::binary_search(keys.begin(), keys.end(), k); }))
+      holding.insert({std::get<0>(id), std::get<1>(id)});
+  double now = sg4::Engine::get_clock();
+  for (auto it = holding_since.begin(); it != holding_since.end();) // those that no longer hold it back
+    it = holding.count(it->first) ? std::next(it) : holding_since.erase(it);
+  wake_ = std::numeric_limits<double>::infinity();
+  for (const ShardId& sender : holding) {
+    if (behind.count(sender))
+      continue;
+    double due = holding_since.emplace(sender, now).first->second + config_->timeout_s;
+    if (now < due) {
+      wake_ = std::min(wake_, due);
+      continue;
+    }
+    behind.insert(sender);
+    holding_since.erase(sender);
+    stats_->left_behind++;
+    lift_barriers(sender);
+  }
+}
+
+/// The barriers a sender announced stop holding reads; its values apply when they come.
+void MirrorShard::lift_barriers(const ShardId& sender) {
+  for (auto it = st_.announced.begin(); it != st_.announced.end();)
+    if (std::get<0>(it->first) == sender.first && std::get<1>(it->first) == sender.second) {
+      for (std::int64_t key : it->second)
+        st_.barred[slot(key)]--;
+      it = st_.announced.erase(it);
+    } else {
+      ++it;
+    }
+}
+
+/// A message from another data center's shard. One left behind counts again once it is back within the
+/// bound of this shard's clock (until then its updates are applied when they come, and nobody waits).
+void MirrorShard::heard_from(int dc, std::size_t shard) {
+  ShardId sender{dc, shard};
+  if (behind.count(sender) && st_.mirrors[sender].done >= clock_ - config_->mirror_bound) {
+    behind.erase(sender);
+    stats_->rejoined++;
+  }
 }
 
 const MirrorPeer& MirrorShard::peer(int dc) const {

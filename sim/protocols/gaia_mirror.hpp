@@ -21,6 +21,9 @@
 // trim its log. A shard that boots goes back to its checkpoint and tells every other data center's
 // shards which of their clocks it holds ("restarted"); they send it the rest again. A message that
 // arrives twice is applied once.
+// carry_on: a data center whose messages have held a shard's pulls back (at the bound or by a barrier)
+// for timeout_s is left out of that shard's mirror clock, its barriers lifted, until its messages are
+// back within the bound; its updates apply when they come.
 // Sparse messages carry a 4-byte index beside each value, dense ones values alone. Local updates apply
 // to the data center's own replica at once (its parameter server). A data center knows of the others
 // only their servers' addresses and key maps (fixed at deployment) and what their messages say.
@@ -31,6 +34,7 @@
 
 #include <deque>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -48,6 +52,11 @@ struct MirrorConfig {
   int mirror_bound = 2;
   BarrierMode barrier = BarrierMode::automatic;
   bool crashes = false; ///< some host of some data center can crash (set at deployment): mirrors keep logs
+  /// A data center whose mirror messages have held another's pulls back for timeout_s (it is down, cut
+  /// off or too slow) is left out of that one's mirror clock until it is back within the bound. Without,
+  /// the others wait for it.
+  bool carry_on = false;
+  double timeout_s = 0;
 };
 
 /// What the mirrors did, over every data center (the observer's tally; no data center reads it).
@@ -57,6 +66,7 @@ struct MirrorStats {
   long long max_mirror_lead = 0;
   long long mirrors_resent = 0, mirrors_duplicate = 0; ///< crashes: sent again after a restart; dropped
   double mirror_bytes_resent = 0;
+  long long left_behind = 0, rejoined = 0; ///< carry_on: other data centers' shards left out, and back
 };
 
 /// Which messages of one sender shard have arrived: clocks complete in order, whatever order they came.
@@ -107,6 +117,7 @@ public:
   void on_message(const Envelope& env, ShardValues& values) override;
   void checkpoint() override { disk_ = st_; }
   void recover() override;
+  double wake_at() const override;
 
 private:
   struct MirrorUpdate;
@@ -138,6 +149,9 @@ private:
   void apply(const MirrorUpdate& u, ShardValues& values);
   void announce(const Barrier& b);
   void resend(const Restarted& r);
+  void leave_behind(long long min_clock, const std::vector<std::int64_t>& keys);
+  void lift_barriers(const ShardId& sender);
+  void heard_from(int dc, std::size_t shard);
   const MirrorPeer& peer(int dc) const;
   std::size_t slot(std::int64_t key) const { return place_.map->slot(key); }
 
@@ -151,6 +165,11 @@ private:
   std::optional<State> disk_;                              ///< crashes: st_ at the last checkpoint
   std::vector<std::vector<simgrid::s4u::CommPtr>> sending; ///< per data center: mirror sends
   std::set<std::size_t> held;                              ///< workers whose pulls a barrier holds
+  // carry_on
+  std::map<ShardId, double> holding_since;                ///< senders that hold pulls back at the bound: since when
+  std::set<ShardId> behind;                               ///< senders left out of the mirror clock
+  long long clock_ = 0;                                   ///< the shard's own complete clock
+  double wake_ = std::numeric_limits<double>::infinity(); ///< when a silent sender times out
 };
 
 /// One data center: its parameter-server job and, once it deploys, the mirrors of its shards.

@@ -493,7 +493,7 @@ void PsJob::serve(Shard& s) {
     clock_done(0); // the initial model
   while (true) {
     auto env = next_message(s);
-    if (!env) { // carry_on: a worker it waited on was silent too long
+    if (!env) { // a timeout: a worker it waited on was silent too long (carry_on), or its hooks' own
       flush();
       continue;
     }
@@ -544,6 +544,7 @@ void PsJob::recover(Shard& s) {
   s.pushes = d.pushes;
   s.clock = d.clock;
   s.pending.clear();
+  s.open_since = -1; // the clock it had open is lost with the pushes
   if (s.hooks)
     s.hooks->recover();
   for (std::size_t w = 0; w < workers_.size(); ++w)
@@ -573,13 +574,18 @@ void PsJob::complete_clocks(Shard& s) {
 
 /// The shard's next message. With carry_on, once a push of its next clock is in, it waits
 /// worker_timeout_s for the others; then it leaves behind the workers whose push has not come, completes
-/// the clock without them and returns null.
+/// the clock without them and returns null. It also returns null when its hooks' timeout comes first.
 EnvelopePtr PsJob::next_message(Shard& s) {
   const std::string& mailbox = shard_endpoint(s.index).mailbox;
-  if (!config_.carry_on || s.open_since < 0)
+  bool open = config_.carry_on && s.open_since >= 0;
+  double due = open ? s.open_since + config_.worker_timeout_s : std::numeric_limits<double>::infinity();
+  double hooks_due = s.hooks ? s.hooks->wake_at() : std::numeric_limits<double>::infinity();
+  if (std::isinf(due) && std::isinf(hooks_due))
     return ctx_.transport.recv(mailbox);
-  if (auto env = ctx_.transport.recv_until(mailbox, s.open_since + config_.worker_timeout_s))
+  if (auto env = ctx_.transport.recv_until(mailbox, std::min(due, hooks_due)))
     return env;
+  if (!open || sg4::Engine::get_clock() < due)
+    return nullptr;
   for (std::size_t w = 0; w < s.pushes.size(); ++w)
     if (!s.behind[w] && s.pushes[w] == s.clock) {
       s.behind[w] = 1;

@@ -38,6 +38,7 @@
 #include <simgrid/s4u.hpp>
 
 #include <functional>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -146,6 +147,9 @@ public:
   virtual void checkpoint() {}
   /// The shard's server booted and went back to its checkpoint: the hooks go back to theirs.
   virtual void recover() {}
+  /// When the hooks want the shard's waiting pulls looked at again even if no message comes (a
+  /// timeout); infinity for never.
+  virtual double wake_at() const { return std::numeric_limits<double>::infinity(); }
 };
 /// Makes shard k's hooks, when the job deploys its actors.
 using ShardHooksFactory = std::function<std::unique_ptr<ShardHooks>(std::size_t k)>;
