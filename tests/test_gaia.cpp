@@ -115,6 +115,24 @@ TEST_CASE("a gaia data center that crashes comes back from its checkpoint, and t
   CHECK(crash["bytes"]["wan"].get<double>() > clean["bytes"]["wan"].get<double>());
 }
 
+TEST_CASE("a gaia data center that crashes as the job stops learns the stop when it boots",
+          "[strategies][gaia][faults]") {
+  // The clean run's clock 30 completes everywhere at 1.6854 s, and b decides the stop. b down from
+  // 1.6855 s loses the stop on its way to a (a's worker would wait for ever); b down from 1.70 s misses
+  // nothing but its own restart. Either way, when b boots and says "restarted", a stopped shard answers
+  // "stop" (or hears b's), and the run ends with the clean run's figures.
+  const std::string common = "--set stop.max_iterations=30 --set stop.max_sim_time_s=100 ";
+  json clean = run_gaia(common);
+  for (std::string from : {"1.6855", "1.70"}) {
+    INFO("b down from " << from << " s");
+    json s = run_gaia(common + "--set 'network.faults={\"sites_fail_s\": {\"b\": [[" + from + ", 1.8]]}}'");
+    CHECK(s["iterations"] == 30);
+    CHECK_FALSE(s["stop"]["time_limit_hit"].get<bool>());
+    CHECK(s["final"]["loss"].get<double>() == clean["final"]["loss"].get<double>());
+    CHECK(s["faults"]["lost_messages"].get<double>() >= 4);
+  }
+}
+
 TEST_CASE("gaia survives repeated crashes of either data center under BSP and SSP", "[strategies][gaia][faults]") {
   // Crashes drawn from a seed (a site down about every 0.4 s for about 0.1 s, 4 to 7 times): every run
   // ends at its 30th clock, none waits for ever or hits the time limit; messages that arrive twice (sent

@@ -303,6 +303,8 @@ void MirrorShard::recover() {
 void MirrorShard::resend(const Restarted& r) {
   heard_from(r.dc, r.shard);
   const Endpoint& to = peer(r.dc).shards[r.shard];
+  if (stopped_) // the stop may have been lost in the crash (either side's): the other learns it now
+    ctx_->transport.post(to, "stop", Opaque{kHeaderBytes}, "control");
   if (!r.answer)
     ctx_->transport.post(to, "restarted", Restarted{place_.dc, place_.shard, st_.mirrors[{r.dc, r.shard}], true},
                          "control");

@@ -118,6 +118,7 @@ public:
   void checkpoint() override { disk_ = st_; }
   void recover() override;
   double wake_at() const override;
+  void on_stop() override { stopped_ = true; }
 
 private:
   struct MirrorUpdate;
@@ -170,6 +171,7 @@ private:
   std::set<ShardId> behind;                               ///< senders left out of the mirror clock
   long long clock_ = 0;                                   ///< the shard's own complete clock
   double wake_ = std::numeric_limits<double>::infinity(); ///< when a silent sender times out
+  bool stopped_ = false; ///< the job has stopped (kept through a crash, as its server's stop is)
 };
 
 /// One data center: its parameter-server job and, once it deploys, the mirrors of its shards.

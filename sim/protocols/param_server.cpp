@@ -726,6 +726,8 @@ void PsJob::stop_workers(Shard& s) {
   if (s.stopped)
     return;
   s.stopped = true;
+  if (s.hooks)
+    s.hooks->on_stop();
   std::vector<char> waiting(workers_.size(), 0);
   for (const auto& req : s.pending)
     waiting[req.worker] = 1;

@@ -147,6 +147,8 @@ public:
   virtual void checkpoint() {}
   /// The shard's server booted and went back to its checkpoint: the hooks go back to theirs.
   virtual void recover() {}
+  /// The shard learnt the job's stop.
+  virtual void on_stop() {}
   /// When the hooks want the shard's waiting pulls looked at again even if no message comes (a
   /// timeout); infinity for never.
   virtual double wake_at() const { return std::numeric_limits<double>::infinity(); }
