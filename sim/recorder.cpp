@@ -164,7 +164,30 @@ json Recorder::faults_summary() const {
       out["failures_by_host"] = hosts;
     out["lost_messages"] = transport_.counters().lost_messages;
   }
+  out["iterations_affected"] = iterations_affected(out);
   return out;
+}
+
+/// How many global iterations (clocks, rounds; as judged) span, from the sample before, some of an
+/// outage or a crash. Bandwidth noise affects every iteration and is not counted.
+long long Recorder::iterations_affected(const json& faults) const {
+  std::vector<std::pair<double, double>> down;
+  for (const char* kind : {"outages_by_link", "failures_by_site", "failures_by_host"})
+    if (faults.contains(kind))
+      for (const auto& [name, report] : faults[kind].items())
+        for (const auto& interval : report["intervals"])
+          down.emplace_back(interval[0].get<double>(), interval[1].get<double>());
+  long long affected = 0;
+  const Sample* before = nullptr;
+  for (const auto& s : samples_) {
+    if (s.site != "global")
+      continue;
+    if (before && std::any_of(down.begin(), down.end(),
+                              [&](const auto& d) { return d.first < s.sim_time && d.second > before->sim_time; }))
+      affected++;
+    before = &s;
+  }
+  return affected;
 }
 
 std::string Recorder::convergence_csv() const {

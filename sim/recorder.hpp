@@ -59,6 +59,7 @@ public:
 private:
   json compute_summary(double sim_time) const;
   json faults_summary() const;
+  long long iterations_affected(const json& faults) const;
   bool target_met(double loss, double accuracy) const;
   bool converged(long long iteration, double loss);
 

@@ -159,6 +159,20 @@ json ratio(const json& a, const json& b) {
   return a.get<double>() / b.get<double>();
 }
 
+/// What faults did to a strategy (null where the scenario has none): its goodput, the iterations that
+/// spanned an outage or a crash, the messages crashes lost and the bytes it sent again to recover.
+void add_fault_columns(json& row, const json& s) {
+  const json& f = s["faults"];
+  const json& d = s["details"];
+  row["goodput_core_s_per_s"] = s["compute"]["core_s_per_s"];
+  row["iterations_affected"] = f.is_null() ? json(nullptr) : f["iterations_affected"];
+  row["lost_messages"] = f.is_null() ? json(nullptr) : f.value("lost_messages", json(0));
+  row["bytes_resent"] = f.is_null()                      ? json(nullptr)
+                        : d.contains("bytes_resent")     ? d["bytes_resent"]
+                        : d.contains("raw_bytes_resent") ? d["raw_bytes_resent"]
+                                                         : json(0);
+}
+
 /// "complies", "violates" (raw data crossed a border the policy closes) or "" (no policy).
 std::string sovereignty_verdict(const json& report) {
   if (report.is_null())
@@ -178,7 +192,7 @@ void write_comparison(const Scenario& sc, const std::string& out) {
   json table = json::array();
   std::string csv = "label,strategy,reached_target,time_to_target_s,sim_time_s,wan_bytes,lan_bytes,final_loss,"
                     "final_accuracy,compute_core_s,compute_core_s_to_target,sovereignty,cost_usd,time_to_target_vs_ref,"
-                    "wan_bytes_vs_ref\n";
+                    "wan_bytes_vs_ref,goodput_core_s_per_s,iterations_affected,lost_messages,bytes_resent\n";
   auto cell = [](const json& v) {
     return v.is_null() ? std::string() : v.is_number() ? fmt_num(v.get<double>()) : v.dump();
   };
@@ -198,12 +212,14 @@ void write_comparison(const Scenario& sc, const std::string& out) {
                 {"cost_usd", s["cost"].is_null() ? json(nullptr) : s["cost"]["total_usd"]},
                 {"time_to_target_vs_ref", ratio(s["time_to_target_s"], ref["time_to_target_s"])},
                 {"wan_bytes_vs_ref", ratio(s["bytes"]["wan"], ref["bytes"]["wan"])}};
-    csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", row["label"].get<std::string>(),
+    add_fault_columns(row, s);
+    csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", row["label"].get<std::string>(),
                        row["strategy"].get<std::string>(), row["reached_target"].dump(), cell(row["time_to_target_s"]),
                        cell(row["sim_time_s"]), cell(row["wan_bytes"]), cell(row["lan_bytes"]), cell(row["final_loss"]),
                        cell(row["final_accuracy"]), cell(row["compute_core_s"]), cell(row["compute_core_s_to_target"]),
                        row["sovereignty"].get<std::string>(), cell(row["cost_usd"]), cell(row["time_to_target_vs_ref"]),
-                       cell(row["wan_bytes_vs_ref"]));
+                       cell(row["wan_bytes_vs_ref"]), cell(row["goodput_core_s_per_s"]),
+                       cell(row["iterations_affected"]), cell(row["lost_messages"]), cell(row["bytes_resent"]));
     table.push_back(row);
   }
   json doc = {{"geosim_version", ref["geosim_version"]}, {"scenario", sc.name},       {"seed", sc.seed},

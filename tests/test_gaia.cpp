@@ -107,6 +107,7 @@ TEST_CASE("a gaia data center that crashes comes back from its checkpoint, and t
   CHECK_FALSE(crash["stop"]["time_limit_hit"].get<bool>());
   CHECK(crash["details"]["mirrors_resent"].get<long long>() == 4);
   CHECK(crash["faults"]["lost_messages"].get<double>() == 4);
+  CHECK(crash["faults"]["iterations_affected"] == 1); // clock 9, from 0.449 s until after the boot
   CHECK(crash["details"]["max_mirror_lead"] == 2);
   // Every update is applied once in every replica; the crash only moves when each replica reads, so the
   // model ends close to the clean run's.

@@ -164,6 +164,10 @@ TEST_CASE("a scenario with several strategies writes a comparison", "[runner]") 
   CHECK(c["strategies"][0]["compute_core_s"].get<double>() == 0); // traffic computes nothing
   CHECK_THAT(read_text(out / "comparison.csv"), Contains("label,strategy,reached_target"));
   CHECK_THAT(read_text(out / "comparison.csv"), Contains(",compute_core_s,compute_core_s_to_target,"));
+  // Without faults, the fault columns are empty.
+  CHECK_THAT(read_text(out / "comparison.csv"), Contains(",goodput_core_s_per_s,iterations_affected,lost_messages,"));
+  CHECK(c["strategies"][0]["iterations_affected"].is_null());
+  CHECK(c["strategies"][0]["bytes_resent"].is_null());
 }
 
 // ---------------------------------------------------------------------------------------------------------

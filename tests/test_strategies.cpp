@@ -137,6 +137,7 @@ TEST_CASE("fedavg with a round deadline drops exactly the clients cut off from t
   // A round that misses a client ends at its deadline (rounds start a few flops of averaging apart).
   CHECK(dropped[1]["at_s"].get<double>() - dropped[0]["at_s"].get<double>() == Approx(0.03).epsilon(1e-5));
   CHECK(cut["iterations"] == 6);
+  CHECK(cut["faults"]["iterations_affected"] == 2); // rounds 3 and 4 span the cut
 
   // With nobody cut off, a deadline nobody misses changes nothing: no drop, the same curve.
   auto out = temp_dir("fedavg-deadline-same");
