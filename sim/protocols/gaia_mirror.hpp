@@ -167,10 +167,10 @@ private:
   std::vector<std::vector<simgrid::s4u::CommPtr>> sending; ///< per data center: mirror sends
   std::set<std::size_t> held;                              ///< workers whose pulls a barrier holds
   // carry_on
-  std::map<ShardId, double> holding_since;                ///< senders that hold pulls back at the bound: since when
+  std::map<ShardId, double> holding_since;                ///< senders that hold pulls back: since when
   std::set<ShardId> behind;                               ///< senders left out of the mirror clock
   long long clock_ = 0;                                   ///< the shard's own complete clock
-  double wake_ = std::numeric_limits<double>::infinity(); ///< when a silent sender times out
+  double wake_ = std::numeric_limits<double>::infinity(); ///< when the next sender holding pulls times out
   bool stopped_ = false; ///< the job has stopped (kept through a crash, as its server's stop is)
 };
 
