@@ -97,8 +97,10 @@ std::string describe(const json& value) {
     return "null";
   case json::value_t::object:
     return "an object";
-  case json::value_t::array:
-    return "an array";
+  case json::value_t::array: { // a short one as it was written, e.g. an interval [3.2, 3.0]
+    std::string s = value.dump();
+    return s.size() > 40 ? "an array" : s;
+  }
   case json::value_t::string: {
     std::string s = value.get<std::string>();
     return s.size() > 40 ? "a string" : "\"" + s + "\"";
