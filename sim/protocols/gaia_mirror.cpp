@@ -205,7 +205,7 @@ void MirrorShard::mirror(long long clock, const Significant& sig, const MirrorPe
 
 bool MirrorShard::may_serve(std::size_t w, const std::vector<std::int64_t>& keys, long long min_clock) {
   if (config_->carry_on)
-    leave_behind(min_clock, keys);
+    leave_behind(w, min_clock, keys);
   if (mirror_clock() < min_clock - config_->mirror_bound)
     return false;
   MirrorStats& st = *stats_;
@@ -216,6 +216,7 @@ bool MirrorShard::may_serve(std::size_t w, const std::vector<std::int64_t>& keys
       return false;
     }
   held.erase(w);
+  holding_since.erase(holding_since.lower_bound({w, {}}), holding_since.lower_bound({w + 1, {}}));
   // The pull goes out now: how far ahead of the other data centers (as far as their messages say)?
   st.max_mirror_lead = std::max(st.max_mirror_lead, min_clock - mirror_clock());
   return true;
@@ -291,6 +292,7 @@ void MirrorShard::recover() {
   for (auto& comms : sending)
     comms.clear();
   held.clear();
+  holding_since.clear(); // the pulls that waited are lost
   for (const auto& other : *peers_)
     for (std::size_t j = 0; j < other.map.shards; ++j)
       ctx_->transport.post(other.shards[j], "restarted",
@@ -317,13 +319,17 @@ void MirrorShard::resend(const Restarted& r) {
 }
 
 double MirrorShard::wake_at() const {
-  return wake_ > sg4::Engine::get_clock() ? wake_ : std::numeric_limits<double>::infinity();
+  double now = sg4::Engine::get_clock(), next = std::numeric_limits<double>::infinity();
+  for (const auto& [pull, since] : holding_since)
+    if (since + config_->timeout_s > now)
+      next = std::min(next, since + config_->timeout_s);
+  return next;
 }
 
-/// carry_on: a sender that has held this shard's pulls back (at the mirror bound, or by a barrier on
-/// their keys whose values have not come) for timeout_s is left out of the mirror clock, and its
-/// barriers lifted: it is down, cut off, or too slow. The shard wakes when the next one would time out.
-void MirrorShard::leave_behind(long long min_clock, const std::vector<std::int64_t>& keys) {
+/// carry_on: a sender that has held worker w's pull back (at the mirror bound, or by a barrier on its
+/// keys whose values have not come) for timeout_s is left out of the mirror clock, and its barriers
+/// lifted: it is down, cut off, or too slow. The shard wakes when the next one would time out (wake_at).
+void MirrorShard::leave_behind(std::size_t w, long long min_clock, const std::vector<std::int64_t>& keys) {
   std::set<ShardId> holding;
   for (const auto& [sender, seq] : st_.mirrors)
     if (seq.done < min_clock - config_->mirror_bound)
@@ -333,19 +339,13 @@ void MirrorShard::leave_behind(long long min_clock, const std::vector<std::int64
                     [&](std::int64_t k) { return std::binary_search(keys.begin(), keys.end(), k); }))
       holding.insert({std::get<0>(id), std::get<1>(id)});
   double now = sg4::Engine::get_clock();
-  for (auto it = holding_since.begin(); it != holding_since.end();) // those that no longer hold it back
-    it = holding.count(it->first) ? std::next(it) : holding_since.erase(it);
-  wake_ = std::numeric_limits<double>::infinity();
   for (const ShardId& sender : holding) {
-    if (behind.count(sender))
+    if (behind.count(sender) ||
+        holding_since.emplace(std::make_pair(w, sender), now).first->second + config_->timeout_s > now)
       continue;
-    double due = holding_since.emplace(sender, now).first->second + config_->timeout_s;
-    if (now < due) {
-      wake_ = std::min(wake_, due);
-      continue;
-    }
     behind.insert(sender);
-    holding_since.erase(sender);
+    for (auto it = holding_since.begin(); it != holding_since.end();)
+      it = it->first.second == sender ? holding_since.erase(it) : std::next(it);
     stats_->left_behind++;
     lift_barriers(sender);
   }

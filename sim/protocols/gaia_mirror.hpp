@@ -150,7 +150,7 @@ private:
   void apply(const MirrorUpdate& u, ShardValues& values);
   void announce(const Barrier& b);
   void resend(const Restarted& r);
-  void leave_behind(long long min_clock, const std::vector<std::int64_t>& keys);
+  void leave_behind(std::size_t w, long long min_clock, const std::vector<std::int64_t>& keys);
   void lift_barriers(const ShardId& sender);
   void heard_from(int dc, std::size_t shard);
   const MirrorPeer& peer(int dc) const;
@@ -167,10 +167,10 @@ private:
   std::vector<std::vector<simgrid::s4u::CommPtr>> sending; ///< per data center: mirror sends
   std::set<std::size_t> held;                              ///< workers whose pulls a barrier holds
   // carry_on
-  std::map<ShardId, double> holding_since;                ///< senders that hold pulls back: since when
-  std::set<ShardId> behind;                               ///< senders left out of the mirror clock
-  long long clock_ = 0;                                   ///< the shard's own complete clock
-  double wake_ = std::numeric_limits<double>::infinity(); ///< when the next sender holding pulls times out
+  /// per waiting pull (its worker) and sender that holds it back: since when
+  std::map<std::pair<std::size_t, ShardId>, double> holding_since;
+  std::set<ShardId> behind; ///< senders left out of the mirror clock
+  long long clock_ = 0;     ///< the shard's own complete clock
   bool stopped_ = false; ///< the job has stopped (kept through a crash, as its server's stop is)
 };
 
