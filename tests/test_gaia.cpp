@@ -163,13 +163,17 @@ TEST_CASE("gaia waits for a data center cut off, or carries on without it after 
   // ps-pair with machines 500 times slower: a clock's compute (71 ms) outlasts a mirror message's trip,
   // so clocks are paced by compute. b is cut off from the WAN from 1.0 to 3.0 s.
   auto dir = temp_dir("gaia-carry-on");
-  std::string platform = write_text(dir / "slow-pair.json", R"({"name": "slow-pair",
-    "defaults": {"kind": "dc", "workers": {"count": 1, "speed_gflops": 0.002, "cores": 1},
-                 "lan": {"bandwidth_mbps": 80000, "latency_ms": 0}},
-    "sites": [{"name": "a"}, {"name": "b"}],
-    "wan": {"type": "matrix", "links": [{"sites": ["a", "b"], "bandwidth_mbps": 8, "latency_ms": 50}]}})");
+  auto slow_pair = [&](int workers) { // a worker and a server per machine
+    return write_text(
+        dir / ("slow-pair-" + std::to_string(workers) + ".json"), R"({"name": "slow-pair",
+      "defaults": {"kind": "dc", "workers": {"count": )" + std::to_string(workers) +
+                                                                      R"(, "speed_gflops": 0.002, "cores": 1},
+                   "lan": {"bandwidth_mbps": 80000, "latency_ms": 0}},
+      "sites": [{"name": "a"}, {"name": "b"}],
+      "wan": {"type": "matrix", "links": [{"sites": ["a", "b"], "bandwidth_mbps": 8, "latency_ms": 50}]}})");
+  };
   const std::string cut =
-      "--set platform=" + platform + " --set 'network.faults={\"sites_down_s\": {\"b\": [[1.0, 3.0]]}}' ";
+      "--set platform=" + slow_pair(1) + " --set 'network.faults={\"sites_down_s\": {\"b\": [[1.0, 3.0]]}}' ";
   const std::string carry_on =
       "--set strategy.on_data_center_failure=carry_on --set strategy.data_center_timeout_s=0.5 ";
   auto global_times = [](const std::filesystem::path& run) {
@@ -206,6 +210,11 @@ TEST_CASE("gaia waits for a data center cut off, or carries on without it after 
   CHECK(alone["details"]["data_centers_left_behind"] == 2);
   CHECK(alone["details"]["data_centers_rejoined"] == 0);
   CHECK(alone["details"]["max_mirror_lead"] == 2); // the bound holds against those not left out
+  // Two workers and two servers a data center: each shard leaves the other data center's two shards out
+  // (each waiting pull is timed on its own, whatever the other worker's pull waits on).
+  auto [two, two_t] = run_to(carry_on + "--set platform=" + slow_pair(2), 30);
+  CHECK(two["details"]["data_centers_left_behind"] == 8);
+  CHECK(two_t[30] < 3.0);
   // Once the cut is over, the backlog of each one's messages drains and each takes the other back.
   auto [back, back_t] = run_to(carry_on, 150);
   CHECK(back["details"]["data_centers_rejoined"] == 2);
