@@ -21,8 +21,8 @@
 // trim its log. A shard that boots goes back to its checkpoint and tells every other data center's
 // shards which of their clocks it holds ("restarted"); they send it the rest again. A message that
 // arrives twice is applied once.
-// carry_on: a data center whose messages have held a shard's pulls back (at the bound or by a barrier)
-// for timeout_s is left out of that shard's mirror clock, its barriers lifted, until its messages are
+// carry_on: a data center that a pull of a shard has waited on (at the bound or by a barrier) for
+// timeout_s is left out of that shard's mirror clock, its barriers lifted, until its messages are
 // back within the bound; its updates apply when they come.
 // Sparse messages carry a 4-byte index beside each value, dense ones values alone. Local updates apply
 // to the data center's own replica at once (its parameter server). A data center knows of the others
@@ -52,9 +52,9 @@ struct MirrorConfig {
   int mirror_bound = 2;
   BarrierMode barrier = BarrierMode::automatic;
   bool crashes = false; ///< some host of some data center can crash (set at deployment): mirrors keep logs
-  /// A data center whose mirror messages have held another's pulls back for timeout_s (it is down, cut
-  /// off or too slow) is left out of that one's mirror clock until it is back within the bound. Without,
-  /// the others wait for it.
+  /// A data center that a pull has waited on for timeout_s (it is down, cut off or too slow) is left out
+  /// of the pulled shard's mirror clock until it is back within the bound. Without, the others wait for
+  /// it.
   bool carry_on = false;
   double timeout_s = 0;
 };
