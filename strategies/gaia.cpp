@@ -37,12 +37,9 @@ public:
     m.mirror_bound = static_cast<int>(p.integer_or("mirror_bound", m.mirror_bound, 0, 1000));
     std::string b = p.choice_or("barrier", "auto", {"auto", "always", "never"});
     m.barrier = b == "always" ? BarrierMode::always : b == "never" ? BarrierMode::never : BarrierMode::automatic;
-    m.carry_on = p.choice_or("on_data_center_failure", "wait", {"wait", "carry_on"}) == "carry_on";
-    if (m.carry_on)
-      m.timeout_s = p.at("data_center_timeout_s").number(0, std::numeric_limits<double>::infinity(), true);
-    else if (auto f = p.maybe("data_center_timeout_s"))
-      f->fail("no data_center_timeout_s unless on_data_center_failure is \"carry_on\" (every data center is "
-              "waited for)");
+    auto timeout = parse_carry_on(p, "on_data_center_failure", "data_center_timeout_s", "every data center");
+    m.carry_on = timeout.has_value();
+    m.timeout_s = timeout.value_or(0);
     data_sites_ = sc.workload->partition.sites;
     for (int s : data_sites_)
       if (sc.platform.sites[s].kind != "dc")

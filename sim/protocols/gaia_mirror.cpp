@@ -264,9 +264,7 @@ void MirrorShard::apply(const MirrorUpdate& u, ShardValues& values) {
   MessageId id{u.from_dc, u.from_shard, u.clock};
   auto it = st_.announced.find(id);
   if (it != st_.announced.end()) {
-    for (std::int64_t key : it->second)
-      st_.barred[slot(key)]--;
-    st_.announced.erase(it);
+    release(it);
   } else if (!u.keys.empty()) {
     st_.applied.insert(id); // in case its barrier is still on the way
   }
@@ -354,13 +352,15 @@ void MirrorShard::leave_behind(std::size_t w, long long min_clock, const std::ve
 /// The barriers a sender announced stop holding reads; its values apply when they come.
 void MirrorShard::lift_barriers(const ShardId& sender) {
   for (auto it = st_.announced.begin(); it != st_.announced.end();)
-    if (std::get<0>(it->first) == sender.first && std::get<1>(it->first) == sender.second) {
-      for (std::int64_t key : it->second)
-        st_.barred[slot(key)]--;
-      it = st_.announced.erase(it);
-    } else {
-      ++it;
-    }
+    it =
+        std::get<0>(it->first) == sender.first && std::get<1>(it->first) == sender.second ? release(it) : std::next(it);
+}
+
+/// A barrier stops holding reads of its keys; returns the next one.
+MirrorShard::Announced::iterator MirrorShard::release(Announced::iterator barrier) {
+  for (std::int64_t key : barrier->second)
+    st_.barred[slot(key)]--;
+  return st_.announced.erase(barrier);
 }
 
 /// A message from another data center's shard. One left behind counts again once it is back within the

@@ -125,6 +125,7 @@ private:
   struct Barrier;
   struct Restarted;
   using ShardId = std::pair<int, std::size_t>; ///< a data center's index and one of its shards'
+  using Announced = std::map<MessageId, std::vector<std::int64_t>>; ///< barriers by message: their keys
   /// What the shard's server holds in memory for the mirrors, and writes to its disk with its checkpoint.
   struct State {
     Eigen::VectorXd accum;                                    ///< local changes not yet sent, per slot
@@ -132,7 +133,7 @@ private:
     std::vector<std::int64_t> dirty;                          ///< keys with a change to consider
     std::vector<int> barred;                                  ///< per slot: barriers announced, values not arrived
     std::map<ShardId, ClockSequence> mirrors;                 ///< per sender data center and shard
-    std::map<MessageId, std::vector<std::int64_t>> announced; ///< barriers waiting for their values
+    Announced announced;                                      ///< barriers waiting for their values
     std::set<MessageId> applied;                              ///< values waiting for their barrier
     /// crashes: per receiver shard, what was sent to it that it has not said it holds, in clock order
     std::map<ShardId, std::deque<std::shared_ptr<const MirrorUpdate>>> sent;
@@ -152,6 +153,7 @@ private:
   void resend(const Restarted& r);
   void leave_behind(std::size_t w, long long min_clock, const std::vector<std::int64_t>& keys);
   void lift_barriers(const ShardId& sender);
+  Announced::iterator release(Announced::iterator barrier);
   void heard_from(int dc, std::size_t shard);
   const MirrorPeer& peer(int dc) const;
   std::size_t slot(std::int64_t key) const { return place_.map->slot(key); }

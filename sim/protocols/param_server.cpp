@@ -112,12 +112,18 @@ PsConfig parse_ps_config(Field& p) {
   c.momentum = p.number_or("momentum", 0, 0, 1);
   c.record_parameters = p.boolean_or("record_parameters", false);
   c.period_s = p.number_or("period_s", 0, 0);
-  c.carry_on = p.choice_or("on_worker_failure", "wait", {"wait", "carry_on"}) == "carry_on";
-  if (c.carry_on)
-    c.worker_timeout_s = p.at("worker_timeout_s").number(0, std::numeric_limits<double>::infinity(), true);
-  else if (auto f = p.maybe("worker_timeout_s"))
-    f->fail("no worker_timeout_s unless on_worker_failure is \"carry_on\" (the job waits for every worker)");
+  auto timeout = parse_carry_on(p, "on_worker_failure", "worker_timeout_s", "every worker");
+  c.carry_on = timeout.has_value();
+  c.worker_timeout_s = timeout.value_or(0);
   return c;
+}
+
+std::optional<double> parse_carry_on(Field& p, const char* mode, const char* timeout, const char* waits_for) {
+  if (p.choice_or(mode, "wait", {"wait", "carry_on"}) == "carry_on")
+    return p.at(timeout).number(0, std::numeric_limits<double>::infinity(), true);
+  if (auto f = p.maybe(timeout))
+    f->fail(fmt::format("no {} unless {} is \"carry_on\" (the job waits for {})", timeout, mode, waits_for));
+  return std::nullopt;
 }
 
 const char* consistency_name(Consistency c) {

@@ -39,6 +39,7 @@
 
 #include <functional>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,9 @@ struct PsConfig {
   bool carry_on = false;
   double worker_timeout_s = 0;
 };
+/// Reads `mode` ("wait" or "carry_on") and, with carry_on only, `timeout` (seconds): the timeout when the
+/// job is to carry on without what fails, none when it waits (`waits_for` says for what, in the error).
+std::optional<double> parse_carry_on(Field& p, const char* mode, const char* timeout, const char* waits_for);
 /// Reads sync, staleness, lr, batch, local_epochs, optimizer, batches_per_clock, momentum, period_s,
 /// on_worker_failure, worker_timeout_s and record_parameters.
 PsConfig parse_ps_config(Field& p);
